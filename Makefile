@@ -1,0 +1,32 @@
+# The two commands of the quick start (see README.md):
+#   make course   set up, fetch the data, run every notebook in order
+#   make test     set up, fetch the data, run the unit tests and nbval
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup data course test manifest clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+data: setup
+	$(PY) -m utils fetch
+
+course: data
+	$(PY) -m utils.course
+
+test: data
+	$(PY) -m pytest
+
+# Rebuild datasets/manifest.json from a verified mirror (maintainers only).
+manifest: setup
+	$(PY) scripts/make_manifest.py $(or $(COURSE_DATA_MIRROR),../shared/datasets)
+
+clean:
+	rm -rf $(VENV) build

@@ -1,0 +1,15 @@
+"""Test-session settings shared by the unit tests and the nbval notebook runs.
+
+- Figures are drawn off-screen (``MPLBACKEND=Agg``) for the unit tests.
+- Notebooks re-executed by nbval write their ``results/*.json`` to
+  ``build/test-results`` instead of the committed ``results/`` folder, so
+  running the tests never changes tracked files. Set ``COURSE_RESULTS_DIR``
+  yourself to choose another folder.
+"""
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+os.environ.setdefault("COURSE_RESULTS_DIR", str(ROOT / "build" / "test-results"))
+os.environ.setdefault("MPLBACKEND", "Agg")

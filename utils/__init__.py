@@ -1,0 +1,110 @@
+"""Shared helpers for the image-classification course notebooks.
+
+One module per concern:
+
+- :mod:`utils.data`     find, fetch, verify and load the datasets;
+- :mod:`utils.plots`    the figures the notebooks draw;
+- :mod:`utils.repro`    seeds, op determinism, versions, precision policy;
+- :mod:`utils.results`  each notebook's headline metrics in ``results/``.
+
+Importing this package sets two environment defaults *before* TensorFlow is
+imported, so import it first in a notebook:
+
+- ``TF_CPP_MIN_LOG_LEVEL=2`` hides TensorFlow's C++ info and warning logs;
+- ``KERAS_HOME`` defaults to ``datasets/keras`` inside the repository, so the
+  weight files the course places for ``keras.applications`` stay in the
+  project instead of your personal ``~/.keras``. Set either variable yourself
+  to override it.
+
+It also imports TensorFlow once with the C++ start-up messages it prints
+before its logging is configured (oneDNN notes, CUDA probing on machines
+without a GPU) sent to ``/dev/null``, so notebooks start clean. Python errors
+still show as usual.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault(
+    "KERAS_HOME",
+    str(Path(os.environ.get("COURSE_DATA_DIR", REPO_ROOT / "datasets")) / "keras"),
+)
+
+
+
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow and probe its devices with file descriptor 2 silenced."""
+    import sys
+
+    if "tensorflow" in sys.modules:
+        return
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+        tf.constant(0)  # the first op creates the device context (and its logs)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+_import_tensorflow_quietly()
+
+from utils.data import (  # noqa: E402
+    DataError,
+    check_image_folder,
+    ensure_dataset,
+    image_folder_datasets,
+    install_keras_weights,
+    load_course_h5,
+    load_signs,
+    load_smiles,
+    read_image,
+    split_class_folders,
+)
+from utils.plots import (  # noqa: E402
+    plot_confusion_matrix,
+    plot_history,
+    show_augmentations,
+    show_examples,
+    show_feature_maps,
+    show_mistakes,
+    show_prediction,
+)
+from utils.repro import environment, fast_precision, setup  # noqa: E402
+from utils.results import load_results, results_dir, save_results  # noqa: E402
+
+__all__ = [
+    "REPO_ROOT",
+    "DataError",
+    "check_image_folder",
+    "ensure_dataset",
+    "environment",
+    "fast_precision",
+    "image_folder_datasets",
+    "install_keras_weights",
+    "load_course_h5",
+    "load_results",
+    "load_signs",
+    "load_smiles",
+    "plot_confusion_matrix",
+    "plot_history",
+    "read_image",
+    "results_dir",
+    "save_results",
+    "setup",
+    "show_augmentations",
+    "show_examples",
+    "show_feature_maps",
+    "show_mistakes",
+    "show_prediction",
+    "split_class_folders",
+]

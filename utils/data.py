@@ -1,0 +1,717 @@
+"""Find, fetch, verify and load the course datasets.
+
+Every file the course uses is listed in ``datasets/manifest.json`` and the file
+lists beside it (``datasets/manifest/<name>.tsv``, one line per file: path,
+byte count, sha256, source). ``scripts/make_manifest.py`` writes them.
+
+Where data lives:
+
+- ``COURSE_DATA_DIR`` (default: the repository's ``datasets/`` folder) holds
+  the files, laid out as the manifest says (``smiles/positives/100.jpg``, ...).
+- When a file is missing it is fetched, first from ``COURSE_DATA_MIRROR`` if
+  set (a folder, or a ``file://``, ``http://`` or ``https://`` base laid out
+  the same way), then from the file's public URL.
+- Every file is checked against its sha256. Downloads go to a temporary name
+  and are renamed only once the bytes are right, so a failed download never
+  leaves a half file behind, and a good file is never overwritten.
+
+Anything wrong with the data raises :class:`DataError`, whose message names
+the file and says what to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import os
+import random
+import shutil
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MANIFEST_PATH = REPO_ROOT / "datasets" / "manifest.json"
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+_CHUNK = 1 << 16
+
+
+class DataError(RuntimeError):
+    """A dataset file is missing, damaged or malformed.
+
+    The message names the file, says what is wrong and what to do about it.
+    """
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One file of a dataset, as the manifest lists it.
+
+    ``path`` is relative to the data directory; ``source`` is a URL, or
+    ``None`` when the file is only available from a mirror.
+    """
+
+    path: str
+    size: int
+    sha256: str
+    source: str | None
+
+
+# ---------------------------------------------------------------- locations
+
+
+def data_dir() -> Path:
+    """Return the folder that holds the data (``COURSE_DATA_DIR`` or ``datasets/``).
+
+    Example: ``data_dir() / "signs" / "train"``.
+    """
+    return Path(os.environ.get("COURSE_DATA_DIR") or REPO_ROOT / "datasets")
+
+
+def mirror() -> str | None:
+    """Return ``COURSE_DATA_MIRROR`` (a folder or a URL base), or ``None``.
+
+    Example: ``COURSE_DATA_MIRROR=../shared/datasets make test``.
+    """
+    return os.environ.get("COURSE_DATA_MIRROR") or None
+
+
+def safe_join(root: Path, relative: str, resolve: bool = True) -> Path:
+    """Join ``relative`` to ``root``, refusing paths that escape ``root``.
+
+    With ``resolve`` symbolic links are followed too, so a link that points
+    outside ``root`` is refused as well.
+    Example: ``safe_join(Path("datasets"), "signs/test/0/a.jpg")``; a path like
+    ``"../../etc/passwd"`` or ``"/etc/passwd"`` raises :class:`DataError`.
+    """
+    rel = Path(relative)
+    if not relative or rel.is_absolute() or relative.startswith(("/", "\\")) or ".." in rel.parts:
+        raise DataError(
+            f"Refusing the path {relative!r}: it would land outside the data "
+            f"directory {root}. The manifest or archive entry is malformed; "
+            "restore datasets/manifest.json and its file lists from git."
+        )
+    if resolve:
+        root_resolved = root.resolve()
+        joined = (root / rel).resolve()
+        if joined != root_resolved and root_resolved not in joined.parents:
+            raise DataError(
+                f"Refusing the path {relative!r}: it resolves to {joined}, outside "
+                f"the data directory {root}. Remove the link that points outside."
+            )
+    return root / rel
+
+
+# ---------------------------------------------------------------- manifest
+
+
+def load_manifest(path: Path = MANIFEST_PATH) -> dict:
+    """Read ``manifest.json``: one entry per dataset, with its file list name.
+
+    Example: ``load_manifest()["datasets"]["signs"]["count"]`` is 1200.
+    """
+    try:
+        manifest = json.loads(Path(path).read_text())
+        manifest["datasets"]
+    except FileNotFoundError:
+        raise DataError(
+            f"The dataset manifest {path} is missing. Restore it from git "
+            "(`git checkout -- datasets/manifest.json`)."
+        ) from None
+    except (ValueError, KeyError, TypeError):
+        raise DataError(
+            f"The dataset manifest {path} is not valid. Restore it from git or "
+            "rebuild it with `python scripts/make_manifest.py`."
+        ) from None
+    return manifest
+
+
+def fingerprint(entries: Iterable[FileEntry]) -> str:
+    """Return one sha256 that changes if any file's path or content changes.
+
+    Example: ``fingerprint(dataset_files("alpaca"))`` equals the value stored
+    in ``manifest.json``.
+    """
+    lines = sorted(f"{e.sha256}  {e.path}\n" for e in entries)
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
+
+
+def dataset_files(name: str, manifest_path: Path = MANIFEST_PATH) -> list[FileEntry]:
+    """Return the manifest's file entries for the dataset ``name``.
+
+    The list is checked against the fingerprint stored in ``manifest.json``.
+    Example: ``len(dataset_files("alpaca"))`` is 327.
+    """
+    manifest = load_manifest(manifest_path)
+    info = manifest["datasets"].get(name)
+    if info is None:
+        known = ", ".join(sorted(manifest["datasets"]))
+        raise DataError(f"Unknown dataset {name!r}. Known datasets: {known}.")
+    list_path = Path(manifest_path).parent / info["file_list"]
+    base = info.get("url_base") or ""
+    entries = []
+    try:
+        for line in list_path.read_text().splitlines():
+            if not line.strip() or line.startswith("#"):
+                continue
+            path, size, sha, source = line.split("\t")
+            if source == "-":
+                url = None
+            elif "://" in source:
+                url = source
+            else:
+                url = base + urllib.parse.quote(source)
+            entries.append(FileEntry(path, int(size), sha, url))
+    except FileNotFoundError:
+        raise DataError(
+            f"The file list {list_path} is missing. Restore it from git."
+        ) from None
+    except ValueError:
+        raise DataError(
+            f"The file list {list_path} has a malformed line. Restore it from "
+            "git or rebuild it with `python scripts/make_manifest.py`."
+        ) from None
+    if fingerprint(entries) != info["fingerprint"]:
+        raise DataError(
+            f"The file list {list_path} does not match the fingerprint in "
+            f"{manifest_path}. Restore both from git."
+        )
+    return entries
+
+
+# ---------------------------------------------------------------- checking
+
+
+def sha256_of(path: Path) -> str:
+    """Return the sha256 hex digest of a file.
+
+    Example: ``sha256_of(Path("datasets/signs/test_signs.h5"))``.
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_file(path: Path, entry: FileEntry) -> None:
+    """Check that ``path`` exists with the size and sha256 the manifest gives.
+
+    Raises :class:`DataError` naming the file otherwise.
+    Example: ``verify_file(data_dir() / e.path, e)``.
+    """
+    if not path.is_file():
+        raise DataError(f"{path} is missing. Run `make data` to fetch it.")
+    size = path.stat().st_size
+    if size != entry.size:
+        raise DataError(
+            f"{path} has {size:,} bytes but should have {entry.size:,} "
+            "(truncated or replaced). Delete it and run `make data` again "
+            "to fetch a good copy."
+        )
+    if sha256_of(path) != entry.sha256:
+        raise DataError(
+            f"{path} has the wrong sha256 checksum (the file is damaged or "
+            "is a different version). Delete it and run `make data` again to "
+            "fetch a good copy."
+        )
+
+
+# ---------------------------------------------------------------- fetching
+
+
+def _sources(entry: FileEntry, mirror_base: str | None) -> list[str]:
+    """Where to look for a file: the mirror first, then its public URL."""
+    found = []
+    if mirror_base:
+        if "://" in mirror_base:
+            found.append(mirror_base.rstrip("/") + "/" + urllib.parse.quote(entry.path))
+        else:
+            found.append(str(Path(mirror_base) / entry.path))
+    if entry.source:
+        found.append(entry.source)
+    return found
+
+
+def _open_source(source: str):
+    """Open a folder path or a URL as a binary stream."""
+    if "://" not in source:
+        return open(source, "rb")
+    request = urllib.request.Request(source, headers={"User-Agent": "course-data/1"})
+    return urllib.request.urlopen(request, timeout=60)
+
+
+def _download(source: str, dest: Path, entry: FileEntry, progress: Callable[[int], None]) -> None:
+    """Copy ``source`` to ``dest`` through a temporary file, checking the bytes."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.parent / f".{dest.name}.{uuid.uuid4().hex}.part"
+    digest = hashlib.sha256()
+    received = 0
+    try:
+        with _open_source(source) as stream, open(tmp, "wb") as out:
+            while chunk := stream.read(_CHUNK):
+                out.write(chunk)
+                digest.update(chunk)
+                received += len(chunk)
+                progress(len(chunk))
+        if received != entry.size or digest.hexdigest() != entry.sha256:
+            raise DataError(
+                f"got {received:,} bytes with the wrong checksum "
+                f"(expected {entry.size:,} bytes)"
+            )
+        try:
+            os.link(tmp, dest)  # fails if dest exists: never overwrite a file
+        except FileExistsError:
+            verify_file(dest, entry)  # someone else finished first
+        except OSError:
+            if dest.exists():
+                verify_file(dest, entry)
+            else:
+                os.replace(tmp, dest)
+    except (OSError, http.client.HTTPException, urllib.error.URLError) as err:
+        raise DataError(f"{type(err).__name__}: {err}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _fetch_one(entry: FileEntry, root: Path, mirror_base: str | None,
+               progress: Callable[[int], None]) -> Path:
+    dest = safe_join(root, entry.path)
+    if dest.exists():
+        verify_file(dest, entry)
+        return dest
+    problems = []
+    for source in _sources(entry, mirror_base):
+        try:
+            _download(source, dest, entry, progress)
+            return dest
+        except DataError as err:
+            problems.append(f"  - {source}: {err}")
+    tried = "\n".join(problems) or "  - no mirror is set and it has no public URL"
+    raise DataError(
+        f"Could not get {dest}.\nTried:\n{tried}\nWhat to do: connect to the "
+        "internet, or set COURSE_DATA_MIRROR to a folder or URL that holds "
+        f"{entry.path}, or copy the file there yourself."
+    )
+
+
+def ensure_dataset(name: str, *, root: Path | None = None, mirror_base: str | None = None,
+                   workers: int = 8, progress: bool = True,
+                   only: Iterable[str] | None = None) -> Path:
+    """Make sure every file of dataset ``name`` is present and verified.
+
+    Missing files are fetched (in parallel, with a progress bar); files that
+    are present are checked against their sha256. Returns the data directory.
+    ``only`` restricts the work to the listed relative paths.
+
+    Example: ``ensure_dataset("signs") / "signs" / "train"``.
+    """
+    root = Path(root) if root is not None else data_dir()
+    mirror_base = mirror_base if mirror_base is not None else mirror()
+    entries = dataset_files(name)
+    if only is not None:
+        wanted = set(only)
+        entries = [e for e in entries if e.path in wanted]
+    missing = []
+    for entry in entries:
+        path = safe_join(root, entry.path, resolve=False)
+        if path.exists():
+            verify_file(path, entry)
+        else:
+            missing.append(entry)
+    if not missing:
+        return root
+
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        import sys
+
+        bar = tqdm(total=sum(e.size for e in missing), unit="B", unit_scale=True,
+                   desc=f"fetching {name}", file=sys.stderr,
+                   mininterval=0.5 if sys.stderr.isatty() else 10.0)
+    lock = threading.Lock()
+
+    def advance(n: int) -> None:
+        if bar is not None:
+            with lock:
+                bar.update(n)
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(missing)))) as pool:
+            futures = [pool.submit(_fetch_one, e, root, mirror_base, advance) for e in missing]
+            errors = []
+            for future in futures:
+                try:
+                    future.result()
+                except DataError as err:
+                    errors.append(str(err))
+    finally:
+        if bar is not None:
+            bar.close()
+    if errors:
+        more = f"\n(and {len(errors) - 1} more files failed)" if len(errors) > 1 else ""
+        raise DataError(errors[0] + more)
+    return root
+
+
+# ---------------------------------------------------------------- images
+
+
+def read_image(path: str | Path, size: tuple[int, int] | None = None,
+               channels: int = 3) -> np.ndarray:
+    """Decode an image file to a ``uint8`` array of shape ``(h, w, channels)``.
+
+    Any size, greyscale or colour; ``size=(height, width)`` resizes it
+    (bilinear). Bad files raise :class:`DataError` naming the file.
+    Example: ``read_image("my_hand.jpg", size=(64, 64)).shape == (64, 64, 3)``.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path} does not exist. Check the path and try again.")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path} is empty (0 bytes). Delete it or replace it with a real image.")
+    try:
+        with Image.open(path) as img:
+            img = img.convert("L" if channels == 1 else "RGB")
+            if size is not None:
+                img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+            array = np.asarray(img, dtype=np.uint8)
+    except UnidentifiedImageError:
+        raise DataError(f"{path} is not an image file Pillow can read. Delete or replace it.") from None
+    except (OSError, SyntaxError, ValueError) as err:
+        raise DataError(
+            f"{path} is damaged and cannot be decoded ({err}). It is probably "
+            "truncated: delete it and fetch or copy it again."
+        ) from None
+    return array[..., None] if channels == 1 else array
+
+
+def check_image_file(path: str | Path) -> None:
+    """Raise :class:`DataError` if ``path`` is empty, truncated or not an image.
+
+    Decodes a reduced-size draft of JPEGs, so large photos are checked fast.
+    Example: ``check_image_file("datasets/alpaca/alpaca/01ad3ff1d94eb557.jpg")``.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if path.stat().st_size == 0:
+        raise DataError(f"{path} is empty (0 bytes). Delete it or replace it with a real image.")
+    try:
+        with Image.open(path) as img:
+            img.draft("RGB", (max(1, img.width // 8), max(1, img.height // 8)))
+            img.load()
+    except UnidentifiedImageError:
+        raise DataError(f"{path} is not an image file Pillow can read. Delete or replace it.") from None
+    except (OSError, SyntaxError, ValueError) as err:
+        raise DataError(
+            f"{path} is damaged and cannot be decoded ({err}). It is probably "
+            "truncated: delete it and fetch or copy it again."
+        ) from None
+
+
+def _image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def check_image_folder(directory: str | Path, check_files: bool = True) -> list[str]:
+    """Check a folder of class sub-folders and return the class names, sorted.
+
+    It needs at least two class folders, each with at least one image; with
+    ``check_files`` every image is decoded once. Problems raise
+    :class:`DataError`. Example: ``check_image_folder("datasets/alpaca")``
+    returns ``['alpaca', 'not alpaca']``.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DataError(f"{directory} is not a folder. Point to a folder with one sub-folder per class.")
+    classes = sorted(p.name for p in directory.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if len(classes) < 2:
+        raise DataError(
+            f"{directory} has {len(classes)} class folder(s) ({', '.join(classes) or 'none'}); "
+            "a classifier needs at least two. Put each class's images in its own sub-folder."
+        )
+    for name in classes:
+        files = _image_files(directory / name)
+        if not files:
+            raise DataError(
+                f"The class folder {directory / name} holds no images. Add images "
+                "to it or remove the folder."
+            )
+        if check_files:
+            for file in files:
+                check_image_file(file)
+    return classes
+
+
+def image_folder_datasets(directory: str | Path, image_size: tuple[int, int] = (160, 160),
+                          batch_size: int = 32, validation_split: float = 0.2,
+                          seed: int = 42, cache: bool = True, check_files: bool = True):
+    """Build ``tf.data`` train and validation pipelines from class folders.
+
+    Images are resized to ``image_size``, batched, shuffled (train only, with
+    ``seed``), cached after decoding and prefetched. Returns
+    ``(train_ds, val_ds, class_names)``; pixel values stay in [0, 255].
+    Example: ``train, val, names = image_folder_datasets(root / "alpaca")``.
+    """
+    import tensorflow as tf
+
+    class_names = check_image_folder(directory, check_files=check_files)
+    # batch_size=None gives single images; the seeded shuffle of the file list
+    # decides the split, so the same seed always gives the same 80/20 split.
+    common = dict(labels="inferred", label_mode="int", class_names=class_names,
+                  image_size=image_size, batch_size=None, color_mode="rgb",
+                  validation_split=validation_split, seed=seed, shuffle=True)
+    train = tf.keras.utils.image_dataset_from_directory(
+        str(directory), subset="training", **common)
+    val = tf.keras.utils.image_dataset_from_directory(
+        str(directory), subset="validation", verbose=False, **common)
+    if cache:
+        # Decode and resize once, keep the result in memory for later epochs.
+        train, val = train.cache(), val.cache()
+    n_train = int(train.cardinality())
+    train = train.shuffle(n_train, seed=seed, reshuffle_each_iteration=True)
+    train = train.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    val = val.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return train, val, class_names
+
+
+def split_class_folders(source: str | Path, target: str | Path,
+                        validation_fraction: float = 0.2, seed: int = 42) -> dict:
+    """Copy class folders into ``target/train/<class>`` and ``target/validation/<class>``.
+
+    Empty, truncated or non-image files are skipped and reported. Existing
+    files in ``target`` are never overwritten. Returns a report:
+    ``{"train": {class: n}, "validation": {class: n}, "skipped": [paths]}``.
+    Example: ``split_class_folders("datasets/alpaca", "build/alpaca_split")``.
+    """
+    if not 0.0 < validation_fraction < 1.0:
+        raise ValueError("validation_fraction must be between 0 and 1")
+    source, target = Path(source), Path(target)
+    classes = check_image_folder(source, check_files=False)
+    report: dict = {"train": {}, "validation": {}, "skipped": []}
+    rng = random.Random(seed)
+    for name in classes:
+        good = []
+        for file in sorted(p for p in (source / name).iterdir() if p.is_file()):
+            try:
+                check_image_file(file)
+                good.append(file)
+            except DataError:
+                report["skipped"].append(str(file))
+        rng.shuffle(good)
+        n_val = int(round(len(good) * validation_fraction))
+        for subset, files in (("validation", good[:n_val]), ("train", good[n_val:])):
+            folder = target / subset / name
+            folder.mkdir(parents=True, exist_ok=True)
+            for file in files:
+                dest = folder / file.name
+                if not dest.exists():
+                    shutil.copy2(file, dest)
+            report[subset][name] = len(files)
+    return report
+
+
+# ---------------------------------------------------------------- loaders
+
+
+def _read_folder(folder: Path, channels: int) -> np.ndarray:
+    files = _image_files(folder)
+    if not files:
+        raise DataError(f"The class folder {folder} holds no images. Run `make data` to fetch them.")
+    return np.stack([read_image(f, channels=channels) for f in files])
+
+
+def load_smiles(test_fraction: float = 0.2, seed: int = 0, channels: int = 3):
+    """Load SMILEsmileD faces as numpy arrays with a stratified, seeded split.
+
+    Returns ``(x_train, y_train, x_test, y_test, class_names)``: images are
+    ``uint8`` of shape ``(n, 64, 64, channels)``; labels are 0 (not smiling)
+    or 1 (smiling). The greyscale faces are repeated to 3 channels by default
+    so the course's RGB model takes them unchanged.
+    Example: ``x_train, y_train, x_test, y_test, names = load_smiles()``.
+    """
+    root = ensure_dataset("smiles", progress=False) / "smiles"
+    negatives = _read_folder(root / "negatives", 1)
+    positives = _read_folder(root / "positives", 1)
+    images = np.concatenate([negatives, positives])
+    labels = np.concatenate([np.zeros(len(negatives), np.int64), np.ones(len(positives), np.int64)])
+    if channels == 3:
+        images = np.repeat(images, 3, axis=-1)
+    rng = np.random.default_rng(seed)
+    test_idx = []
+    for label in (0, 1):  # the same share of each class goes to the test split
+        idx = np.flatnonzero(labels == label)
+        test_idx.append(rng.choice(idx, size=int(round(len(idx) * test_fraction)), replace=False))
+    is_test = np.zeros(len(labels), bool)
+    is_test[np.concatenate(test_idx)] = True
+    train_order = rng.permutation(np.flatnonzero(~is_test))
+    test_order = np.flatnonzero(is_test)
+    return (images[train_order], labels[train_order], images[test_order],
+            labels[test_order], ["not smiling", "smiling"])
+
+
+def load_signs():
+    """Load the SIGNS hand-digit photos (64x64 RGB JPEGs) as numpy arrays.
+
+    Returns ``(x_train, y_train, x_test, y_test, class_names)``: 1,080 train
+    and 120 test images, ``uint8`` ``(n, 64, 64, 3)``; labels 0-5 are the
+    number of raised fingers; ``class_names`` is ``['0', ..., '5']``.
+    Files are read in sorted order, so every run gets the same arrays.
+    Example: ``x_train, y_train, x_test, y_test, names = load_signs()``.
+    """
+    root = ensure_dataset("signs", progress=False) / "signs"
+    class_names = [str(d) for d in range(6)]
+    parts = []
+    for split in ("train", "test"):
+        xs, ys = [], []
+        for label, name in enumerate(class_names):
+            images = _read_folder(root / split / name, 3)
+            xs.append(images)
+            ys.append(np.full(len(images), label, np.int64))
+        parts += [np.concatenate(xs), np.concatenate(ys)]
+    return (*parts, class_names)
+
+
+H5_LAYOUT = {
+    "happy_house": ("happy_house/train_happy.h5", "happy_house/test_happy.h5"),
+    "signs_h5": ("signs/train_signs.h5", "signs/test_signs.h5"),
+}
+
+
+def read_h5_split(path: Path, prefix: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Read ``<prefix>_set_x``, ``<prefix>_set_y`` and ``list_classes`` from a course h5 file.
+
+    Checks the keys and shapes: images ``(n, 64, 64, 3)`` and ``n`` labels.
+    Example: ``x, y, classes = read_h5_split(path, "test")``.
+    """
+    import h5py
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path} is missing. Run `make data` to fetch it.")
+    if not h5py.is_hdf5(path):
+        raise DataError(
+            f"{path} is not an HDF5 file (perhaps an HTML error page or a Git "
+            "LFS pointer saved under a .h5 name). Delete it and fetch it again."
+        )
+    keys = (f"{prefix}_set_x", f"{prefix}_set_y", "list_classes")
+    try:
+        with h5py.File(path, "r") as f:
+            missing = [k for k in keys if k not in f]
+            if missing:
+                raise DataError(
+                    f"{path} lacks the key(s) {', '.join(missing)} (it has: "
+                    f"{', '.join(sorted(f.keys())) or 'nothing'}). It is not the "
+                    "course file; delete it and fetch it again."
+                )
+            x, y, classes = (np.asarray(f[k][()]) for k in keys)
+    except DataError:
+        raise
+    except (OSError, KeyError, ValueError) as err:
+        raise DataError(f"{path} could not be read ({err}). Delete it and fetch it again.") from None
+    y = y.reshape(-1)
+    if x.ndim != 4 or x.shape[1:] != (64, 64, 3) or len(y) != len(x):
+        raise DataError(
+            f"{path} holds images of shape {x.shape} and {len(y)} labels; the "
+            "course expects (n, 64, 64, 3) images and n labels. Delete it and "
+            "fetch the course file again."
+        )
+    return x, y, classes
+
+
+def load_course_h5(name: str = "happy_house"):
+    """Load the course's original ``.h5`` files: ``happy_house`` or ``signs_h5``.
+
+    Returns ``(x_train, y_train, x_test, y_test, classes)`` with images
+    ``uint8`` ``(n, 64, 64, 3)`` and labels ``(n,)``. The training files are
+    not in every mirror; they are downloaded from their public URL when a
+    connection is available.
+    Example: ``x_train, y_train, x_test, y_test, classes = load_course_h5("happy_house")``.
+    """
+    if name not in H5_LAYOUT:
+        raise DataError(f"Unknown course h5 dataset {name!r}; use one of {sorted(H5_LAYOUT)}.")
+    root = ensure_dataset(name, progress=False)
+    train_path, test_path = (root / p for p in H5_LAYOUT[name])
+    x_train, y_train, classes = read_h5_split(train_path, "train")
+    x_test, y_test, _ = read_h5_split(test_path, "test")
+    return x_train, y_train, x_test, y_test, classes
+
+
+# ---------------------------------------------------------------- Keras weights
+
+KERAS_WEIGHT_NAMES = {
+    "weights/mobilenet_v2/derived_keras_h5/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5": [
+        "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_160_no_top.h5",
+        "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5",
+    ],
+    "weights/mobilenet_v2/derived_keras_h5/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5": [
+        "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_160.h5",
+        "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5",
+    ],
+    "weights/imagenet_class_index.json": ["imagenet_class_index.json"],
+}
+
+
+def keras_home() -> Path:
+    """Return the folder Keras caches downloads in (``KERAS_HOME``, else ``~/.keras``).
+
+    Example: ``keras_home() / "models"``.
+    """
+    import sys
+
+    if "keras" in sys.modules:  # Keras fixed its home when it was imported
+        try:
+            from keras.src.backend.config import keras_home as _home
+
+            return Path(_home())
+        except ImportError:
+            pass
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
+
+
+def install_keras_weights() -> list[Path]:
+    """Place the MobileNetV2 weights and ImageNet class index in the Keras cache.
+
+    Afterwards ``MobileNetV2(weights="imagenet")`` (at 160 or 224 px, with or
+    without its top) and ``decode_predictions`` work offline. Files already in
+    the cache, such as official ones Keras downloaded, are left alone. When the
+    course's weight files cannot be obtained (no mirror), nothing is placed and
+    Keras downloads the official files itself. Returns the paths placed.
+    Example: ``install_keras_weights()`` then ``keras.applications.MobileNetV2(weights="imagenet")``.
+    """
+    wanted = list(KERAS_WEIGHT_NAMES)
+    target = keras_home() / "models"
+    todo = {src: [target / n for n in names if not (target / n).exists()]
+            for src, names in KERAS_WEIGHT_NAMES.items()}
+    if not any(todo.values()):
+        return []
+    try:
+        root = ensure_dataset("mobilenet_v2", progress=False, only=wanted)
+    except DataError:
+        if any(e.source is None for e in dataset_files("mobilenet_v2")) and not mirror():
+            return []  # online without a mirror: Keras fetches the official files
+        raise
+    placed = []
+    target.mkdir(parents=True, exist_ok=True)
+    for src, dests in todo.items():
+        for dest in dests:
+            tmp = dest.parent / f".{dest.name}.{uuid.uuid4().hex}.part"
+            shutil.copyfile(root / src, tmp)
+            os.replace(tmp, dest)
+            placed.append(dest)
+    return placed

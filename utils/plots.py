@@ -1,0 +1,246 @@
+"""The figures the notebooks draw.
+
+Each function draws one idea, titles it, labels its axes and returns the
+matplotlib ``Figure`` (notebooks display it; tests inspect it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def _as_image(image) -> np.ndarray:
+    """Turn a uint8 or [0, 1] float image, possibly (h, w, 1), into something imshow draws."""
+    array = np.asarray(image)
+    if array.dtype != np.uint8:
+        array = np.clip(array.astype("float32"), 0, 255)
+        array = array / 255.0 if array.max() > 1.0 else array
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    return array
+
+
+def _show(ax, image, title: str | None = None) -> None:
+    array = _as_image(image)
+    ax.imshow(array, cmap="gray" if array.ndim == 2 else None)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=9)
+
+
+def show_examples(images, labels, class_names: Sequence[str], per_class: int = 1,
+                  title: str = "Examples") -> plt.Figure:
+    """Show ``per_class`` images of every class, one row per repeat, labelled.
+
+    Example: ``show_examples(x_train, y_train, ["not smiling", "smiling"])``.
+    """
+    labels = np.asarray(labels).reshape(-1)
+    n = len(class_names)
+    fig, axes = plt.subplots(per_class, n, figsize=(1.9 * n, 2.1 * per_class), squeeze=False)
+    for c in range(n):
+        idx = np.flatnonzero(labels == c)[:per_class]
+        for r in range(per_class):
+            ax = axes[r, c]
+            if r < len(idx):
+                _show(ax, images[idx[r]], f"{class_names[c]}")
+            else:
+                ax.axis("off")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_grid(images, titles: Sequence[str], columns: int = 8,
+              title: str = "Images") -> plt.Figure:
+    """Show any list of images in a grid, each with its title.
+
+    Example: ``show_grid(batch[:16], [names[i] for i in labels[:16]])``.
+    """
+    rows = max(1, int(np.ceil(len(images) / columns)))
+    fig, axes = plt.subplots(rows, columns, figsize=(1.7 * columns, 1.9 * rows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        if i < len(images):
+            _show(ax, images[i], titles[i])
+        else:
+            ax.axis("off")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def _history_dict(history) -> dict[str, list[float]]:
+    return dict(getattr(history, "history", history))
+
+
+def plot_history(*histories, metric: str = "accuracy",
+                 title: str = "Learning curves") -> plt.Figure:
+    """Plot accuracy and loss per epoch, training vs validation, in two panels.
+
+    Pass one history, or two (e.g. frozen training then fine-tuning): they are
+    joined and a dashed line marks where the second phase begins. Accepts
+    Keras ``History`` objects or their ``.history`` dicts.
+    Example: ``plot_history(history)`` or ``plot_history(frozen, fine_tuned)``.
+    """
+    joined: dict[str, list[float]] = {}
+    starts = []
+    for h in histories:
+        d = _history_dict(h)
+        starts.append(len(next(iter(joined.values()), [])))
+        for key, values in d.items():
+            joined.setdefault(key, []).extend(float(v) for v in values)
+    fig, axes = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+    for ax, name in zip(axes, (metric, "loss")):
+        for key, label in ((name, "training"), (f"val_{name}", "validation")):
+            if key in joined:
+                epochs = np.arange(1, len(joined[key]) + 1)
+                ax.plot(epochs, joined[key], marker="o", markersize=3, label=label)
+        for start in starts[1:]:
+            ax.axvline(start + 0.5, color="gray", linestyle="--", label="fine-tuning starts")
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    axes[1].set_xlabel("epoch")
+    axes[0].set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion_matrix(y_true, y_pred, class_names: Sequence[str],
+                          title: str = "Confusion matrix") -> plt.Figure:
+    """Draw the confusion matrix: rows are true classes, columns predictions.
+
+    Example: ``plot_confusion_matrix(y_test, model.predict(x).argmax(1), names)``.
+    """
+    n = len(class_names)
+    matrix = np.zeros((n, n), dtype=int)
+    for t, p in zip(np.asarray(y_true).reshape(-1), np.asarray(y_pred).reshape(-1)):
+        matrix[int(t), int(p)] += 1
+    fig, ax = plt.subplots(figsize=(1.0 + 0.7 * n, 0.8 + 0.7 * n))
+    ax.imshow(matrix, cmap="Blues")
+    for i in range(n):
+        for j in range(n):
+            color = "white" if matrix[i, j] > matrix.max() / 2 else "black"
+            ax.text(j, i, str(matrix[i, j]), ha="center", va="center", color=color)
+    ax.set_xticks(range(n), class_names, rotation=45 if n > 2 else 0)
+    ax.set_yticks(range(n), class_names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_mistakes(images, y_true, y_pred, class_names: Sequence[str],
+                  max_images: int = 8, title: str = "Misclassified images") -> plt.Figure:
+    """Show up to ``max_images`` wrongly classified images, true vs predicted.
+
+    Example: ``show_mistakes(x_test, y_test, predictions, names)``.
+    """
+    y_true = np.asarray(y_true).reshape(-1)
+    y_pred = np.asarray(y_pred).reshape(-1)
+    wrong = np.flatnonzero(y_true != y_pred)[:max_images]
+    titles = [f"true {class_names[y_true[i]]}\npred {class_names[y_pred[i]]}" for i in wrong]
+    if len(wrong) == 0:
+        fig, ax = plt.subplots(figsize=(4, 1))
+        ax.axis("off")
+        ax.set_title(f"{title}: none")
+        return fig
+    return show_grid([images[i] for i in wrong], titles,
+                     columns=min(len(wrong), 8), title=f"{title} ({len(wrong)} shown)")
+
+
+def show_feature_maps(model, layer_names: Sequence[str], image,
+                      max_maps: int = 8, title: str = "Feature maps") -> plt.Figure:
+    """Show the first ``max_maps`` channels each named layer computes for one image.
+
+    One row per layer; the input image comes first. ``image`` must already be
+    prepared as the model expects (e.g. scaled to [0, 1]), without a batch axis.
+    Example: ``show_feature_maps(model, ["conv", "relu", "pool"], x_test[0])``.
+    """
+    import keras
+
+    probe = keras.Model(model.inputs, [model.get_layer(n).output for n in layer_names])
+    outputs = probe(np.asarray(image)[None], training=False)
+    if len(layer_names) == 1:
+        outputs = [outputs]
+    fig, axes = plt.subplots(len(layer_names), max_maps + 1,
+                             figsize=(1.35 * (max_maps + 1), 1.5 * len(layer_names)), squeeze=False)
+    for row, (name, out) in enumerate(zip(layer_names, outputs)):
+        maps = np.asarray(out, dtype="float32")[0]
+        _show(axes[row, 0], image, "input" if row == 0 else None)
+        axes[row, 0].set_ylabel(f"{name}\n{maps.shape[0]}x{maps.shape[1]}", fontsize=8)
+        for k in range(max_maps):
+            ax = axes[row, k + 1]
+            ax.imshow(maps[..., k], cmap="viridis")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if row == 0:
+                ax.set_title(f"channel {k}", fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_augmentations(augment, image, n: int = 9, title: str = "Augmented variants") -> plt.Figure:
+    """Apply a Keras augmentation layer (or model) ``n`` times to one image.
+
+    Example: ``show_augmentations(keras.Sequential([RandomFlip("horizontal")]), img)``.
+    """
+    columns = int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(2.2 * columns, 2.2 * rows), squeeze=False)
+    batch = np.asarray(image, dtype="float32")[None]
+    for i, ax in enumerate(axes.flat):
+        if i < n:
+            out = np.asarray(augment(batch, training=True))[0]
+            _show(ax, np.clip(out, 0, 255).astype("uint8") if out.max() > 1.0 else out)
+        else:
+            ax.axis("off")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_prediction(model, path: str | Path, class_names: Sequence[str],
+                    image_size: tuple[int, int] | None = None, rescale: float = 1 / 255,
+                    output: str = "softmax") -> tuple[str, np.ndarray]:
+    """Predict the class of any image file and show it with a probability bar chart.
+
+    The file may be any size, RGB or greyscale: it is resized to the model's
+    input (or ``image_size``) and multiplied by ``rescale``, as the training
+    data was. ``output`` says what the model returns: ``"softmax"``
+    probabilities, or one ``"sigmoid"`` probability or ``"logit"`` for the
+    second class. Returns ``(predicted class name, probabilities)``.
+    Example: ``show_prediction(model, "my_hand.jpg", ["0", "1", "2", "3", "4", "5"])``.
+    """
+    from utils.data import read_image
+
+    if image_size is None:
+        image_size = tuple(model.inputs[0].shape[1:3])
+    image = read_image(path, size=image_size)
+    scores = np.asarray(model(image[None].astype("float32") * rescale, training=False),
+                        dtype="float64")[0]
+    if output == "logit":
+        scores = 1 / (1 + np.exp(-scores))
+    if output in ("logit", "sigmoid"):
+        probs = np.array([1 - scores[0], scores[0]])
+    else:
+        probs = scores
+    best = int(np.argmax(probs))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.2), gridspec_kw={"width_ratios": [1, 1.6]})
+    _show(left, image, f"{Path(path).name}")
+    bars = right.bar(range(len(class_names)), probs, color="tab:blue")
+    bars[best].set_color("tab:orange")
+    right.set_xticks(range(len(class_names)), class_names)
+    right.set_ylim(0, 1)
+    right.set_xlabel("class")
+    right.set_ylabel("probability")
+    right.set_title(f"prediction: {class_names[best]} ({probs[best]:.2f})")
+    fig.tight_layout()
+    plt.show()
+    return class_names[best], probs

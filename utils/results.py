@@ -1,0 +1,80 @@
+"""Each notebook's headline metrics, written to ``results/<notebook>.json``.
+
+A notebook ends with one :func:`save_results` call. The course runner reads
+these files to print its results table, and later notebooks read earlier
+ones (notebook 3 compares itself with notebook 2) with :func:`load_results`.
+
+``COURSE_RESULTS_DIR`` redirects the files (the test suite uses it, so that
+running the tests does not touch the committed results).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def results_dir() -> Path:
+    """Return the folder results go to (``COURSE_RESULTS_DIR`` or ``results/``).
+
+    Example: ``results_dir() / "02_signs_functional.json"``.
+    """
+    return Path(os.environ.get("COURSE_RESULTS_DIR") or REPO_ROOT / "results")
+
+
+def save_results(notebook: str, metrics: dict[str, float],
+                 thresholds: dict[str, float] | None = None,
+                 seconds: dict[str, float] | None = None,
+                 extra: dict | None = None) -> Path:
+    """Write a notebook's metrics, thresholds and timings to ``results/<notebook>.json``.
+
+    A metric passes when its value is at least its threshold. The library
+    versions, device and precision are recorded too.
+    Example: ``save_results("01_smiles_sequential", {"test_accuracy": 0.93},
+    {"test_accuracy": 0.90}, {"training": 41.2})``.
+    """
+    from utils.repro import environment
+
+    thresholds = thresholds or {}
+    unknown = set(thresholds) - set(metrics)
+    if unknown:
+        raise ValueError(f"thresholds for unknown metrics: {sorted(unknown)}")
+    record = {
+        "notebook": notebook,
+        "metrics": {
+            name: {
+                "value": round(float(value), 4),
+                "threshold": thresholds.get(name),
+                "passed": None if name not in thresholds else bool(value >= thresholds[name]),
+            }
+            for name, value in metrics.items()
+        },
+        "seconds": {k: round(float(v), 1) for k, v in (seconds or {}).items()},
+        "environment": environment(),
+        "written": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    if extra:
+        record["extra"] = extra
+    folder = results_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{notebook}.json"
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return path
+
+
+def load_results(notebook: str) -> dict:
+    """Read ``results/<notebook>.json``, falling back to the committed copy.
+
+    Example: ``load_results("02_signs_functional")["metrics"]["test_accuracy"]["value"]``.
+    """
+    for folder in (results_dir(), REPO_ROOT / "results"):
+        path = folder / f"{notebook}.json"
+        if path.is_file():
+            return json.loads(path.read_text())
+    raise FileNotFoundError(
+        f"No results for {notebook}: run notebooks/{notebook}.ipynb first."
+    )
