@@ -164,7 +164,8 @@ def show_feature_maps(model, layer_names: Sequence[str], image,
     """
     import keras
 
-    probe = keras.Model(model.inputs, [model.get_layer(n).output for n in layer_names])
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    probe = keras.Model(inputs, [model.get_layer(n).output for n in layer_names])
     outputs = probe(np.asarray(image)[None], training=False)
     if len(layer_names) == 1:
         outputs = [outputs]
