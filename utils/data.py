@@ -114,11 +114,12 @@ def safe_join(root: Path, relative: str, resolve: bool = True) -> Path:
 # ---------------------------------------------------------------- manifest
 
 
-def load_manifest(path: Path = MANIFEST_PATH) -> dict:
+def load_manifest(path: Path | None = None) -> dict:
     """Read ``manifest.json``: one entry per dataset, with its file list name.
 
     Example: ``load_manifest()["datasets"]["signs"]["count"]`` is 1200.
     """
+    path = Path(path or MANIFEST_PATH)
     try:
         manifest = json.loads(Path(path).read_text())
         manifest["datasets"]
@@ -136,21 +137,22 @@ def load_manifest(path: Path = MANIFEST_PATH) -> dict:
 
 
 def fingerprint(entries: Iterable[FileEntry]) -> str:
-    """Return one sha256 that changes if any file's path or content changes.
+    """Return one sha256 that changes if any file's path, size or content changes.
 
     Example: ``fingerprint(dataset_files("alpaca"))`` equals the value stored
     in ``manifest.json``.
     """
-    lines = sorted(f"{e.sha256}  {e.path}\n" for e in entries)
+    lines = sorted(f"{e.sha256}  {e.size}  {e.path}\n" for e in entries)
     return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
-def dataset_files(name: str, manifest_path: Path = MANIFEST_PATH) -> list[FileEntry]:
+def dataset_files(name: str, manifest_path: Path | None = None) -> list[FileEntry]:
     """Return the manifest's file entries for the dataset ``name``.
 
     The list is checked against the fingerprint stored in ``manifest.json``.
     Example: ``len(dataset_files("alpaca"))`` is 327.
     """
+    manifest_path = Path(manifest_path or MANIFEST_PATH)
     manifest = load_manifest(manifest_path)
     info = manifest["datasets"].get(name)
     if info is None:
