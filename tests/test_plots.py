@@ -1,0 +1,119 @@
+"""Every plotting helper draws what it promises: titles, labels, panels, counts."""
+
+from __future__ import annotations
+
+import keras
+import matplotlib
+import numpy as np
+import pytest
+
+from utils import plots
+
+matplotlib.use("Agg")
+NAMES = ["not smiling", "smiling"]
+
+
+@pytest.fixture
+def images():
+    return np.random.default_rng(0).integers(0, 255, (12, 32, 32, 3), dtype=np.uint8)
+
+
+@pytest.fixture
+def tiny_model():
+    return keras.Sequential([
+        keras.Input((32, 32, 3)),
+        keras.layers.Conv2D(4, 3, name="conv"),
+        keras.layers.ReLU(name="relu"),
+        keras.layers.GlobalAveragePooling2D(),
+        keras.layers.Dense(3, activation="softmax"),
+    ])
+
+
+def titles(fig):
+    return [ax.get_title() for ax in fig.axes]
+
+
+def test_show_examples_one_per_class(images):
+    labels = np.array([0, 1] * 6)
+    fig = plots.show_examples(images, labels, NAMES, per_class=2, title="Faces")
+    assert len(fig.axes) == 4 and titles(fig).count("smiling") == 2
+    assert fig._suptitle.get_text() == "Faces"
+
+
+def test_show_grid_and_greyscale(images):
+    grey = images[..., :1]
+    fig = plots.show_grid(grey[:5], [str(i) for i in range(5)], columns=3)
+    assert titles(fig)[:5] == ["0", "1", "2", "3", "4"]
+    assert not fig.axes[5].axison, "unused cells are hidden"
+
+
+def test_plot_history_joins_two_phases_with_a_marker():
+    first = {"accuracy": [0.5, 0.6], "val_accuracy": [0.4, 0.5], "loss": [1.0, 0.8], "val_loss": [1.1, 0.9]}
+    second = {"accuracy": [0.7, 0.8, 0.9], "val_accuracy": [0.6, 0.7, 0.8],
+              "loss": [0.6, 0.5, 0.4], "val_loss": [0.7, 0.6, 0.5]}
+    fig = plots.plot_history(first, second)
+    accuracy_ax, loss_ax = fig.axes
+    assert accuracy_ax.get_ylabel() == "accuracy" and loss_ax.get_ylabel() == "loss"
+    assert loss_ax.get_xlabel() == "epoch"
+    train_line = accuracy_ax.get_lines()[0]
+    assert list(train_line.get_ydata()) == [0.5, 0.6, 0.7, 0.8, 0.9]
+    markers = [line for line in accuracy_ax.get_lines() if line.get_linestyle() == "--"]
+    assert len(markers) == 1 and markers[0].get_xdata()[0] == 2.5
+
+
+def test_plot_history_accepts_a_keras_history():
+    history = keras.callbacks.History()
+    history.history = {"accuracy": [0.1, 0.2], "loss": [2.0, 1.0]}
+    fig = plots.plot_history(history)
+    assert [len(ax.get_lines()) for ax in fig.axes] == [1, 1]
+
+
+def test_confusion_matrix_counts():
+    fig = plots.plot_confusion_matrix([0, 0, 1, 1, 1], [0, 1, 1, 1, 0], NAMES)
+    cells = [t.get_text() for t in fig.axes[0].texts]
+    assert cells == ["1", "1", "1", "2"]
+    assert fig.axes[0].get_xlabel() == "predicted class"
+
+
+def test_show_mistakes(images):
+    fig = plots.show_mistakes(images[:4], [0, 1, 0, 1], [0, 0, 1, 1], NAMES)
+    assert titles(fig)[:2] == ["true smiling\npred not smiling", "true not smiling\npred smiling"]
+    none = plots.show_mistakes(images[:2], [0, 1], [0, 1], NAMES)
+    assert "none" in none.axes[0].get_title()
+
+
+def test_show_feature_maps(tiny_model, images):
+    fig = plots.show_feature_maps(tiny_model, ["conv", "relu"], images[0] / 255.0, max_maps=4)
+    assert len(fig.axes) == 2 * 5
+    assert fig.axes[0].get_ylabel().startswith("conv\n30x30")
+
+
+def test_show_augmentations(images):
+    flip = keras.Sequential([keras.layers.RandomFlip("horizontal", seed=1)])
+    fig = plots.show_augmentations(flip, images[0], n=4)
+    drawn = [ax for ax in fig.axes if ax.images]
+    assert len(drawn) == 4
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_show_prediction_any_image_file(tiny_model, tmp_path, mode):
+    from tests.conftest import jpeg_bytes
+
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(jpeg_bytes(5, size=(90, 70), mode=mode))
+    name, probs = plots.show_prediction(tiny_model, path, ["a", "b", "c"])
+    assert name in ("a", "b", "c") and probs.shape == (3,)
+    assert probs.sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_show_prediction_binary_logit(tmp_path):
+    from tests.conftest import jpeg_bytes
+
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(),
+                              keras.layers.Dense(1, kernel_initializer="zeros",
+                                                 bias_initializer=keras.initializers.Constant(2.0))])
+    path = tmp_path / "x.jpg"
+    path.write_bytes(jpeg_bytes(1))
+    name, probs = plots.show_prediction(model, path, ["alpaca", "not alpaca"], output="logit")
+    assert name == "not alpaca"
+    assert probs[1] == pytest.approx(1 / (1 + np.exp(-2.0)))

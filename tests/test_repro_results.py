@@ -1,0 +1,66 @@
+"""Seeding, determinism, precision choice, and the results files."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from utils import repro, results
+
+
+def test_setup_makes_runs_repeat(capsys):
+    env = repro.setup(seed=7)
+    first = (np.random.rand(3), tf.random.uniform((3,)).numpy())
+    repro.setup(seed=7, verbose=False)
+    second = (np.random.rand(3), tf.random.uniform((3,)).numpy())
+    assert np.array_equal(first[0], second[0]) and np.array_equal(first[1], second[1])
+    printed = capsys.readouterr().out
+    assert "tensorflow 2." in printed and "seed 7" in printed and "precision float32" in printed
+    assert set(env) >= {"tensorflow", "keras", "numpy", "device", "precision"}
+
+
+def test_setup_sets_the_precision_policy():
+    try:
+        env = repro.setup(seed=0, precision="mixed_bfloat16", verbose=False)
+        assert env["precision"] == "mixed_bfloat16"
+        assert keras.mixed_precision.global_policy().compute_dtype == "bfloat16"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_fast_precision_follows_the_cpu_flags(monkeypatch):
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    monkeypatch.setattr(repro, "cpu_flags", lambda: {"avx2", "avx512f"})
+    assert repro.fast_precision() == "float32"
+    monkeypatch.setattr(repro, "cpu_flags", lambda: {"avx2", "avx512_bf16"})
+    assert repro.fast_precision() == "mixed_bfloat16"
+
+
+def test_save_and_load_results(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_RESULTS_DIR", str(tmp_path))
+    path = results.save_results("99_demo", {"test_accuracy": 0.91234, "recall": 0.5},
+                                {"test_accuracy": 0.9, "recall": 0.8}, {"training": 12.345},
+                                extra={"epochs": 10})
+    assert path == tmp_path / "99_demo.json"
+    record = json.loads(path.read_text())
+    assert record["metrics"]["test_accuracy"] == {"value": 0.9123, "threshold": 0.9, "passed": True}
+    assert record["metrics"]["recall"]["passed"] is False
+    assert record["seconds"] == {"training": 12.3} and record["extra"] == {"epochs": 10}
+    assert record["environment"]["tensorflow"] == tf.__version__
+    assert results.load_results("99_demo") == record
+
+
+def test_save_results_rejects_thresholds_for_unknown_metrics(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_RESULTS_DIR", str(tmp_path))
+    with pytest.raises(ValueError, match="unknown metrics"):
+        results.save_results("99_demo", {"a": 1.0}, {"b": 0.5})
+
+
+def test_load_results_for_a_notebook_never_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_RESULTS_DIR", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="run notebooks/00_never.ipynb first"):
+        results.load_results("00_never")
