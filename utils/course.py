@@ -1,0 +1,165 @@
+"""Run the whole course: every notebook in order, each in a fresh kernel.
+
+Usage (``make course`` runs the first line after setting up)::
+
+    python -m utils.course                      # refresh notebooks/ in place
+    python -m utils.course --output-dir build/executed   # leave notebooks/ alone
+    python -m utils.course --only 02 03         # a subset, by name prefix
+
+Prints the device, one line per finished notebook and, at the end, a results
+table built from ``results/*.json`` that is also written to
+``results/README.md``. Exits with 1 if a notebook fails (naming the notebook
+and cell) or a metric misses its threshold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _clock(seconds: float) -> str:
+    return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
+
+
+def execute_notebook(path: Path, output: Path, timeout: int = 1800) -> float:
+    """Execute one notebook top to bottom in a fresh kernel and save it to ``output``.
+
+    The kernel starts in the notebook's folder. Raises ``RuntimeError`` naming
+    the notebook and the failing cell. Returns the wall time in seconds.
+    Example: ``execute_notebook(Path("notebooks/01_x.ipynb"), Path("notebooks/01_x.ipynb"))``.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+    notebook = nbformat.read(path, as_version=4)
+    code_cells = [c for c in notebook.cells if c.cell_type == "code"]
+    start = time.perf_counter()
+    last = {"time": start}
+
+    def on_cell_executed(cell, cell_index, execute_reply, **_):
+        now = time.perf_counter()
+        if now - last["time"] > 20:  # say something for long cells only
+            number = code_cells.index(cell) + 1 if cell in code_cells else cell_index
+            print(f"    cell {number}/{len(code_cells)} done, "
+                  f"elapsed {_clock(now - start)}", flush=True)
+        last["time"] = now
+
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}},
+                            on_cell_executed=on_cell_executed)
+    try:
+        client.execute()
+    except (CellExecutionError, CellTimeoutError) as err:
+        failed = next((i + 1 for i, c in enumerate(code_cells)
+                       if any(o.get("output_type") == "error" for o in c.get("outputs", []))),
+                      None)
+        where = f"code cell {failed}" if failed else "a cell"
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip()  # drop terminal colours
+        summary = text.splitlines()[-1] if text else type(err).__name__
+        raise RuntimeError(f"{path.name} failed in {where}: {summary}") from None
+    output.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, output)
+    return time.perf_counter() - start
+
+
+def results_table(names: list[str], results_dir: Path, since: float | None = None,
+                  wall: dict[str, float] | None = None) -> tuple[str, list[str]]:
+    """Build the markdown results table for ``names``; return it and the problems found.
+
+    A problem is a missing results file, one older than ``since`` (not written
+    by this run), or a metric below its threshold. ``seconds`` is the
+    notebook's wall time from ``wall`` if given, else the timings it recorded.
+    Example: ``table, problems = results_table(["01_smiles_sequential"], Path("results"))``.
+    """
+    rows = ["| notebook | metric | value | threshold | pass | seconds |",
+            "|---|---|---|---|---|---|"]
+    problems = []
+    for name in names:
+        path = results_dir / f"{name}.json"
+        if not path.is_file():
+            problems.append(f"{name}: wrote no results/{name}.json")
+            rows.append(f"| {name} | (no results) | | | FAIL | |")
+            continue
+        if since is not None and path.stat().st_mtime < since:
+            problems.append(f"{name}: results/{name}.json was not written by this run")
+        record = json.loads(path.read_text())
+        total = (wall or {}).get(name, sum(record.get("seconds", {}).values()))
+        for metric, info in record["metrics"].items():
+            threshold = info.get("threshold")
+            passed = info.get("passed")
+            mark = "" if passed is None else ("pass" if passed else "FAIL")
+            if passed is False:
+                problems.append(f"{name}: {metric} = {info['value']} is below {threshold}")
+            rows.append(f"| {name} | {metric} | {info['value']} | "
+                        f"{'' if threshold is None else threshold} | {mark} | {total:.0f} |")
+    return "\n".join(rows), problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m utils.course", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--notebooks", type=Path, default=REPO_ROOT / "notebooks",
+                        help="folder of numbered notebooks (default: notebooks/)")
+    parser.add_argument("--output-dir", type=Path, default=None,
+                        help="write executed notebooks here instead of refreshing them in place")
+    parser.add_argument("--only", nargs="*", default=None, help="name prefixes to run, e.g. 01 03")
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    args = parser.parse_args(argv)
+
+    from utils.repro import device_name
+    from utils.results import results_dir
+
+    paths = sorted(args.notebooks.glob("[0-9]*.ipynb"))
+    if args.only:
+        paths = [p for p in paths if p.name.startswith(tuple(args.only))]
+    if not paths:
+        print(f"error: no notebooks to run in {args.notebooks}", file=sys.stderr)
+        return 1
+    print(f"Running {len(paths)} notebook(s) on {device_name()}", flush=True)
+    run_start = time.time()
+    failures, timings = [], {}
+    for i, path in enumerate(paths, 1):
+        print(f"[{i}/{len(paths)}] {path.name} ...", flush=True)
+        output = (args.output_dir / path.name) if args.output_dir else path
+        try:
+            timings[path.stem] = execute_notebook(path, output, args.timeout)
+            print(f"[{i}/{len(paths)}] {path.name} finished in {_clock(timings[path.stem])} "
+                  f"(course elapsed {_clock(time.time() - run_start)})", flush=True)
+        except RuntimeError as err:
+            failures.append(str(err))
+            print(f"[{i}/{len(paths)}] FAILED: {err}", flush=True)
+
+    names = [p.stem for p in paths]
+    table, problems = results_table(names, results_dir(), since=run_start, wall=timings)
+    policies = set()
+    for name in names:
+        record_path = results_dir() / f"{name}.json"
+        if record_path.is_file():
+            policies.add(json.loads(record_path.read_text()).get("environment", {}).get("precision", "?"))
+    wall = "\n".join(f"- {name}: {_clock(s)} wall" for name, s in timings.items())
+    report = (f"# Results of the last course run\n\nDevice: {device_name()}; precision "
+              f"policies used: {', '.join(sorted(policies)) or 'n/a'}.\n"
+              f"Written by `python -m utils.course` on {time.strftime('%Y-%m-%d %H:%M')}.\n\n"
+              f"{table}\n\nNotebook wall times (execution, fresh kernel):\n\n{wall}\n")
+    print("\n" + table + "\n")
+    if not args.only:
+        results_dir().mkdir(parents=True, exist_ok=True)
+        (results_dir() / "README.md").write_text(report)
+    for problem in failures + problems:
+        print(f"error: {problem}", file=sys.stderr)
+    total = time.time() - run_start
+    print(f"{'FAILED' if failures or problems else 'OK'}: {len(paths)} notebook(s) "
+          f"in {_clock(total)}", flush=True)
+    return 1 if failures or problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
