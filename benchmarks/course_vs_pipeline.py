@@ -1,0 +1,335 @@
+"""Benchmark: the course recipe as published vs this repository's pipeline.
+
+For each of the course's four models, train twice on the same machine:
+
+(a) the course recipe as published: float32, whole NumPy arrays passed to
+    ``fit`` (the alpaca folder through ``image_dataset_from_directory`` with
+    prefetch, as the course does), course epochs and batch sizes, no caching;
+(b) this repository's pipeline as the notebooks run it: ``tf.data`` with
+    caching and prefetching, and the precision policy ``utils.fast_precision``
+    picks (bfloat16 where the hardware has it) for the models that use it.
+
+Reports wall seconds of ``fit``, training images/s (median over epochs after
+the first, which pays for tracing), final test/validation accuracy and the
+ratio (a)/(b); for ResNet50 also the achieved training FLOP/s against the
+CPU's peak. Run it alone on an otherwise idle machine::
+
+    python benchmarks/course_vs_pipeline.py                 # all four, prints a table
+    python benchmarks/course_vs_pipeline.py --tasks resnet50 --write   # and update RESULTS.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import utils  # first: quiet TensorFlow start-up, Keras cache in the project
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+HERE = Path(__file__).resolve().parent
+
+
+# ---------------------------------------------------------------- models (course recipe)
+
+def smiles_model():
+    return keras.Sequential([
+        keras.Input((64, 64, 3)),
+        layers.ZeroPadding2D(3),
+        layers.Conv2D(32, 7),
+        layers.BatchNormalization(axis=3),
+        layers.ReLU(),
+        layers.MaxPooling2D(),
+        layers.Flatten(),
+        layers.Dense(1, activation="sigmoid", dtype="float32"),
+    ])
+
+
+def signs_model():
+    inputs = keras.Input((64, 64, 3))
+    x = layers.Conv2D(8, 4, padding="same", activation="relu")(inputs)
+    x = layers.MaxPooling2D(8, strides=8, padding="same")(x)
+    x = layers.Conv2D(16, 2, padding="same", activation="relu")(x)
+    x = layers.MaxPooling2D(4, strides=4, padding="same")(x)
+    outputs = layers.Dense(6, activation="softmax", dtype="float32")(layers.Flatten()(x))
+    return keras.Model(inputs, outputs)
+
+
+def _bottleneck(x, filters, stride=1, project=False):
+    f1, f2, f3 = filters
+    shortcut = x
+    y = layers.Conv2D(f1, 1, strides=stride)(x)
+    y = layers.ReLU()(layers.BatchNormalization()(y))
+    y = layers.Conv2D(f2, 3, padding="same")(y)
+    y = layers.ReLU()(layers.BatchNormalization()(y))
+    y = layers.BatchNormalization()(layers.Conv2D(f3, 1)(y))
+    if project:
+        shortcut = layers.BatchNormalization()(layers.Conv2D(f3, 1, strides=stride)(x))
+    return layers.ReLU()(layers.Add()([y, shortcut]))
+
+
+def resnet50_model():
+    inputs = keras.Input((64, 64, 3))
+    x = layers.ZeroPadding2D(3)(inputs)
+    x = layers.Conv2D(64, 7, strides=2)(x)
+    x = layers.ReLU()(layers.BatchNormalization()(x))
+    x = layers.MaxPooling2D(3, strides=2)(x)
+    for filters, stride, blocks in (((64, 64, 256), 1, 3), ((128, 128, 512), 2, 4),
+                                    ((256, 256, 1024), 2, 6), ((512, 512, 2048), 2, 3)):
+        x = _bottleneck(x, filters, stride, project=True)
+        for _ in range(blocks - 1):
+            x = _bottleneck(x, filters)
+    x = layers.Flatten()(layers.AveragePooling2D(2)(x))
+    outputs = layers.Dense(6, activation="softmax", dtype="float32")(x)
+    return keras.Model(inputs, outputs)
+
+
+def alpaca_model():
+    base = keras.applications.MobileNetV2((160, 160, 3), include_top=False, weights="imagenet")
+    base.trainable = False
+    inputs = keras.Input((160, 160, 3))
+    x = layers.RandomFlip("horizontal")(inputs)
+    x = layers.RandomRotation(0.2)(x)
+    x = keras.applications.mobilenet_v2.preprocess_input(x)
+    x = base(x, training=False)
+    x = layers.Dropout(0.2)(layers.GlobalAveragePooling2D()(x))
+    return keras.Model(inputs, layers.Dense(1, dtype="float32")(x)), base
+
+
+# ---------------------------------------------------------------- measuring
+
+class EpochTimer(keras.callbacks.Callback):
+    """Wall time of every epoch."""
+
+    def on_train_begin(self, logs=None):
+        self.times = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.times.append(time.perf_counter() - self.start)
+
+
+def images_per_second(timer: EpochTimer, n_images: int) -> float:
+    steady = timer.times[1:] or timer.times
+    return n_images / statistics.median(steady)
+
+
+def pipeline(x, y, batch, shuffle=True, seed=0):
+    data = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+    if shuffle:
+        data = data.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    return data.batch(batch).prefetch(tf.data.AUTOTUNE)
+
+
+def run_arrays_task(name, build, loss, data, epochs, batch, variant, precision):
+    x_train, y_train, x_test, y_test = data
+    keras.mixed_precision.set_global_policy(precision)
+    keras.utils.set_random_seed(0)
+    model = build()
+    model.compile(keras.optimizers.Adam(), loss, metrics=["accuracy"])
+    timer = EpochTimer()
+    start = time.perf_counter()
+    if variant == "course":
+        model.fit(x_train, y_train, epochs=epochs, batch_size=batch, verbose=0, callbacks=[timer])
+    else:
+        model.fit(pipeline(x_train, y_train, batch), epochs=epochs, verbose=0, callbacks=[timer])
+    seconds = time.perf_counter() - start
+    accuracy = model.evaluate(x_test, y_test, verbose=0)[1]
+    keras.mixed_precision.set_global_policy("float32")
+    return {"task": name, "variant": variant, "precision": precision, "epochs": epochs,
+            "batch": batch, "seconds": seconds,
+            "images_per_s": images_per_second(timer, len(x_train)), "accuracy": accuracy,
+            "epoch_seconds": timer.times}
+
+
+def smiles_task(variant):
+    x_train, y_train, x_test, y_test, _ = utils.load_smiles()
+    data = (x_train / 255.0, y_train.reshape(-1, 1), x_test / 255.0, y_test.reshape(-1, 1))
+    precision = "float32" if variant == "course" else NOTEBOOK_PRECISION["smiles"]()
+    return run_arrays_task("smiles (Sequential)", smiles_model, "binary_crossentropy",
+                           data, 10, 16, variant, precision)
+
+
+def signs_task(variant):
+    x_train, y_train, x_test, y_test, _ = utils.load_signs()
+    data = (x_train / 255.0, np.eye(6)[y_train], x_test / 255.0, np.eye(6)[y_test])
+    precision = "float32" if variant == "course" else NOTEBOOK_PRECISION["signs"]()
+    return run_arrays_task("signs (Functional)", signs_model, "categorical_crossentropy",
+                           data, 100, 64, variant, precision)
+
+
+def resnet50_task(variant):
+    x_train, y_train, x_test, y_test, _ = utils.load_signs()
+    data = (x_train / 255.0, np.eye(6)[y_train], x_test / 255.0, np.eye(6)[y_test])
+    precision = "float32" if variant == "course" else NOTEBOOK_PRECISION["resnet50"]()
+    result = run_arrays_task("ResNet50 (SIGNS)", resnet50_model, "categorical_crossentropy",
+                             data, 10, 32, variant, precision)
+    flops = training_flops_per_image(resnet50_model())
+    result["train_gflop_per_image"] = flops / 1e9
+    result["achieved_gflops"] = flops * result["images_per_s"] / 1e9
+    return result
+
+
+def alpaca_task(variant):
+    utils.install_keras_weights()
+    folder = utils.data.ensure_dataset("alpaca", progress=False) / "alpaca"
+    precision = "float32" if variant == "course" else NOTEBOOK_PRECISION["alpaca"]()
+    keras.mixed_precision.set_global_policy(precision)
+    keras.utils.set_random_seed(0)
+    if variant == "course":
+        common = dict(shuffle=True, batch_size=32, image_size=(160, 160),
+                      validation_split=0.2, seed=42, verbose=False)
+        train = keras.utils.image_dataset_from_directory(folder, subset="training", **common)
+        val = keras.utils.image_dataset_from_directory(folder, subset="validation", **common)
+        train, val = train.prefetch(tf.data.AUTOTUNE), val.prefetch(tf.data.AUTOTUNE)
+    else:
+        train, val, _ = utils.image_folder_datasets(folder, (160, 160), 32, 0.2, 42)
+    model, base = alpaca_model()
+    loss = keras.losses.BinaryCrossentropy(from_logits=True)
+    accuracy = keras.metrics.BinaryAccuracy(threshold=0.0)
+    timer_b, timer_c = EpochTimer(), EpochTimer()
+    start = time.perf_counter()
+    model.compile(keras.optimizers.Adam(1e-3), loss, metrics=[accuracy])
+    model.fit(train, validation_data=val, epochs=5, verbose=0, callbacks=[timer_b])
+    base.trainable = True
+    for layer in base.layers[:120]:
+        layer.trainable = False
+    model.compile(keras.optimizers.Adam(1e-4), loss, metrics=[accuracy])
+    model.fit(train, validation_data=val, epochs=10, initial_epoch=5, verbose=0,
+              callbacks=[timer_c])
+    seconds = time.perf_counter() - start
+    val_accuracy = model.evaluate(val, verbose=0)[1]
+    keras.mixed_precision.set_global_policy("float32")
+    timer_c.times = timer_b.times + timer_c.times
+    return {"task": "MobileNetV2 (alpaca)", "variant": variant, "precision": precision,
+            "epochs": 10, "batch": 32, "seconds": seconds,
+            "images_per_s": images_per_second(timer_c, 262), "accuracy": val_accuracy,
+            "epoch_seconds": timer_c.times}
+
+
+# The precision each notebook uses (kept in step with the notebooks' setup cells).
+NOTEBOOK_PRECISION = {
+    "smiles": lambda: "float32",
+    "signs": lambda: "float32",
+    "resnet50": utils.fast_precision,
+    "alpaca": lambda: "float32",
+}
+TASKS = {"smiles": smiles_task, "signs": signs_task, "resnet50": resnet50_task,
+         "alpaca": alpaca_task}
+
+
+# ---------------------------------------------------------------- FLOPs and peak
+
+def training_flops_per_image(model) -> float:
+    """Multiply-adds of the conv and dense layers x 2 (FLOPs) x 3 (forward + backward)."""
+    forward = 0
+    for layer in model.layers:
+        if isinstance(layer, layers.Conv2D):
+            _, h, w, c_out = layer.output.shape
+            kh, kw = layer.kernel_size
+            forward += 2 * h * w * kh * kw * layer.input.shape[-1] * c_out
+        elif isinstance(layer, layers.Dense):
+            forward += 2 * layer.input.shape[-1] * layer.units
+    return 3.0 * forward
+
+
+def machine() -> dict:
+    info = {"python": platform.python_version(), "tensorflow": tf.__version__,
+            "keras": keras.__version__, "cores": os.cpu_count()}
+    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "model name":
+            info["cpu"] = value.strip()
+        elif key == "cpu MHz":
+            info["mhz"] = float(value)
+        elif key == "cpu family":
+            info["family"] = int(value)
+        elif key == "model":
+            info["model"] = int(value)
+    flags = utils.repro.cpu_flags()
+    info["avx512f"] = "avx512f" in flags
+    info["avx512_bf16"] = "avx512_bf16" in flags
+    # FP32 FLOPs per cycle per core: 2 FMA pipes x (lanes) x 2. AMD Zen 4 (family 25,
+    # model >= 16) runs AVX-512 on two 256-bit FMA pipes: 2 x 8 x 2 = 32.
+    # Intel cores with two 512-bit FMA units reach 64; plain AVX2 with 2 FMA: 32.
+    # bfloat16 dot products (VDPBF16PS) do twice the FLOPs per pipe: 64 per cycle.
+    info["fp32_flops_per_cycle"] = 32
+    info["peak_fp32_gflops"] = info["cores"] * 32 * info.get("mhz", 0) / 1000
+    if info["avx512_bf16"]:
+        info["bf16_flops_per_cycle"] = 64
+        info["peak_bf16_gflops"] = info["cores"] * 64 * info.get("mhz", 0) / 1000
+    return info
+
+
+# ---------------------------------------------------------------- report
+
+def table(rows, info) -> str:
+    lines = ["| model | variant | precision | epochs x batch | fit seconds | train images/s "
+             "| accuracy | (a)/(b) seconds |", "|---|---|---|---|---|---|---|---|"]
+    by_task = {}
+    for row in rows:
+        by_task.setdefault(row["task"], {})[row["variant"]] = row
+    for task, pair in by_task.items():
+        for variant in ("course", "pipeline"):
+            if variant not in pair:
+                continue
+            r = pair[variant]
+            ratio = ""
+            if variant == "pipeline" and "course" in pair:
+                ratio = f"{pair['course']['seconds'] / r['seconds']:.2f}"
+            label = "(a) course recipe" if variant == "course" else "(b) this repo"
+            lines.append(f"| {task} | {label} | {r['precision']} | {r['epochs']} x {r['batch']} "
+                         f"| {r['seconds']:.1f} | {r['images_per_s']:.0f} | {r['accuracy']:.3f} "
+                         f"| {ratio} |")
+    for row in rows:
+        if "achieved_gflops" in row:
+            lines.append("")
+            bf16 = "bfloat16" in row["precision"] and "peak_bf16_gflops" in info
+            peak = info["peak_bf16_gflops"] if bf16 else info["peak_fp32_gflops"]
+            lines.append(f"ResNet50 {row['variant']} ({row['precision']}): "
+                         f"{row['train_gflop_per_image']:.2f} GFLOP per training image, "
+                         f"{row['achieved_gflops']:.0f} GFLOP/s achieved = "
+                         f"{100 * row['achieved_gflops'] / peak:.0f}% of the "
+                         f"{'BF16' if bf16 else 'FP32'} peak ({peak:.0f} GFLOP/s)")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", nargs="*", default=list(TASKS), choices=list(TASKS))
+    parser.add_argument("--variants", nargs="*", default=["course", "pipeline"],
+                        choices=["course", "pipeline"])
+    parser.add_argument("--write", action="store_true",
+                        help="save benchmarks/results.json (RESULTS.md quotes it)")
+    args = parser.parse_args()
+    tf.config.experimental.enable_op_determinism()
+    info = machine()
+    print(json.dumps(info))
+    rows = []
+    for task in args.tasks:
+        for variant in args.variants:
+            row = TASKS[task](variant)
+            rows.append(row)
+            print(f"{row['task']:22s} {variant:9s} {row['precision']:15s} "
+                  f"{row['seconds']:7.1f} s {row['images_per_s']:7.0f} img/s "
+                  f"acc {row['accuracy']:.3f}", flush=True)
+    print()
+    print(table(rows, info))
+    if args.write:
+        (HERE / "results.json").write_text(json.dumps({"machine": info, "rows": rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
