@@ -370,14 +370,9 @@ def ensure_dataset(name: str, *, root: Path | None = None, mirror_base: str | No
 # ---------------------------------------------------------------- images
 
 
-def read_image(path: str | Path, size: tuple[int, int] | None = None,
-               channels: int = 3) -> np.ndarray:
-    """Decode an image file to a ``uint8`` array of shape ``(h, w, channels)``.
-
-    Any size, greyscale or colour; ``size=(height, width)`` resizes it
-    (bilinear). Bad files raise :class:`DataError` naming the file.
-    Example: ``read_image("my_hand.jpg", size=(64, 64)).shape == (64, 64, 3)``.
-    """
+def _decode_image(path: str | Path, mode: str = "RGB", size: tuple[int, int] | None = None,
+                  draft: bool = False):
+    """Open and decode an image with Pillow, turning every failure into a DataError."""
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
@@ -387,10 +382,14 @@ def read_image(path: str | Path, size: tuple[int, int] | None = None,
         raise DataError(f"{path} is empty (0 bytes). Delete it or replace it with a real image.")
     try:
         with Image.open(path) as img:
-            img = img.convert("L" if channels == 1 else "RGB")
+            if draft:  # JPEG: decode at 1/8 scale, enough to find damaged data
+                img.draft("RGB", (max(1, img.width // 8), max(1, img.height // 8)))
+                img.load()
+                return None
+            img = img.convert(mode)
             if size is not None:
                 img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
-            array = np.asarray(img, dtype=np.uint8)
+            return np.asarray(img, dtype=np.uint8)
     except UnidentifiedImageError:
         raise DataError(f"{path} is not an image file Pillow can read. Delete or replace it.") from None
     except (OSError, SyntaxError, ValueError) as err:
@@ -398,6 +397,17 @@ def read_image(path: str | Path, size: tuple[int, int] | None = None,
             f"{path} is damaged and cannot be decoded ({err}). It is probably "
             "truncated: delete it and fetch or copy it again."
         ) from None
+
+
+def read_image(path: str | Path, size: tuple[int, int] | None = None,
+               channels: int = 3) -> np.ndarray:
+    """Decode an image file to a ``uint8`` array of shape ``(h, w, channels)``.
+
+    Any size, greyscale or colour; ``size=(height, width)`` resizes it
+    (bilinear). Bad files raise :class:`DataError` naming the file.
+    Example: ``read_image("my_hand.jpg", size=(64, 64)).shape == (64, 64, 3)``.
+    """
+    array = _decode_image(path, "L" if channels == 1 else "RGB", size)
     return array[..., None] if channels == 1 else array
 
 
@@ -407,22 +417,7 @@ def check_image_file(path: str | Path) -> None:
     Decodes a reduced-size draft of JPEGs, so large photos are checked fast.
     Example: ``check_image_file("datasets/alpaca/alpaca/01ad3ff1d94eb557.jpg")``.
     """
-    from PIL import Image, UnidentifiedImageError
-
-    path = Path(path)
-    if path.stat().st_size == 0:
-        raise DataError(f"{path} is empty (0 bytes). Delete it or replace it with a real image.")
-    try:
-        with Image.open(path) as img:
-            img.draft("RGB", (max(1, img.width // 8), max(1, img.height // 8)))
-            img.load()
-    except UnidentifiedImageError:
-        raise DataError(f"{path} is not an image file Pillow can read. Delete or replace it.") from None
-    except (OSError, SyntaxError, ValueError) as err:
-        raise DataError(
-            f"{path} is damaged and cannot be decoded ({err}). It is probably "
-            "truncated: delete it and fetch or copy it again."
-        ) from None
+    _decode_image(path, draft=True)
 
 
 def _image_files(folder: Path) -> list[Path]:
