@@ -120,7 +120,8 @@ def plot_confusion_matrix(y_true, y_pred, class_names: Sequence[str],
     matrix = np.zeros((n, n), dtype=int)
     for t, p in zip(np.asarray(y_true).reshape(-1), np.asarray(y_pred).reshape(-1)):
         matrix[int(t), int(p)] += 1
-    fig, ax = plt.subplots(figsize=(1.0 + 0.7 * n, 0.8 + 0.7 * n))
+    # at least 3.6 x 3 inches, so that two long class names do not collide
+    fig, ax = plt.subplots(figsize=(max(3.6, 1.0 + 0.7 * n), max(3.0, 0.8 + 0.7 * n)))
     ax.imshow(matrix, cmap="Blues")
     for i in range(n):
         for j in range(n):
