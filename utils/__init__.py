@@ -10,7 +10,13 @@ One module per concern:
 Importing this package sets two environment defaults *before* TensorFlow is
 imported, so import it first in a notebook:
 
-- ``TF_CPP_MIN_LOG_LEVEL=2`` hides TensorFlow's C++ info and warning logs;
+- ``TF_CPP_MIN_LOG_LEVEL=3`` hides TensorFlow's C++ info, warning and error
+  logs. Level 3 rather than 2 because with op determinism on (see
+  :func:`utils.setup`) TensorFlow 2.21 logs a harmless error line, "NodeDef
+  mentions attribute use_unbounded_threadpool ...", each time Keras feeds
+  NumPy arrays to ``fit``, ``evaluate`` or ``predict`` (its parallel map is
+  rewritten into a sequential one). Real failures still reach Python as
+  exceptions. Example: ``TF_CPP_MIN_LOG_LEVEL=0 jupyter lab`` shows all logs;
 - ``KERAS_HOME`` defaults to ``datasets/keras`` inside the repository, so the
   weight files the course places for ``keras.applications`` stay in the
   project instead of your personal ``~/.keras``. Set either variable yourself
@@ -29,7 +35,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault(
     "KERAS_HOME",
     str(Path(os.environ.get("COURSE_DATA_DIR", REPO_ROOT / "datasets")) / "keras"),
