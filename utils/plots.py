@@ -105,6 +105,7 @@ def plot_history(*histories, metric: str = "accuracy",
         ax.grid(alpha=0.3)
         ax.legend()
     axes[1].set_xlabel("epoch")
+    axes[1].xaxis.set_major_locator(plt.MaxNLocator(integer=True))  # no epoch 1.5
     axes[0].set_title(title)
     fig.tight_layout()
     return fig
