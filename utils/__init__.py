@@ -82,6 +82,7 @@ from utils.plots import (  # noqa: E402
     show_augmentations,
     show_examples,
     show_feature_maps,
+    show_grid,
     show_mistakes,
     show_prediction,
 )
@@ -110,6 +111,7 @@ __all__ = [
     "show_augmentations",
     "show_examples",
     "show_feature_maps",
+    "show_grid",
     "show_mistakes",
     "show_prediction",
     "split_class_folders",
