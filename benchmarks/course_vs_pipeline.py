@@ -9,13 +9,14 @@ For each of the course's four models, train twice on the same machine:
     caching and prefetching, and the precision policy ``utils.fast_precision``
     picks (bfloat16 where the hardware has it) for the models that use it.
 
-Reports wall seconds of ``fit``, training images/s (median over epochs after
+Reports wall seconds of training, training images/s (median over epochs after
 the first, which pays for tracing), final test/validation accuracy and the
 ratio (a)/(b); for ResNet50 also the achieved training FLOP/s against the
-CPU's peak. Run it alone on an otherwise idle machine::
+CPU's peak. Every pair runs ``--repeats`` times (alternating a, b, a, b, ...)
+and the table quotes medians. Run it alone on an otherwise idle machine::
 
-    python benchmarks/course_vs_pipeline.py                 # all four, prints a table
-    python benchmarks/course_vs_pipeline.py --tasks resnet50 --write   # and update RESULTS.md
+    python benchmarks/course_vs_pipeline.py --repeats 1 --tasks signs   # a quick look
+    python benchmarks/course_vs_pipeline.py --write   # all four, 3 repeats, results.json
 """
 
 from __future__ import annotations
@@ -131,8 +132,10 @@ def pipeline(x, y, batch, shuffle=True, seed=0):
 
 
 def run_arrays_task(name, build, loss, data, epochs, batch, variant, precision,
-                    arrays=False, learning_rate=1e-3):
-    """Train on NumPy arrays (``arrays`` or the course variant) or a cached tf.data pipeline."""
+                    arrays=False, learning_rate=1e-3, after_fit=None):
+    """Train on NumPy arrays (``arrays`` or the course variant) or a cached tf.data pipeline.
+
+    ``after_fit(model)``, if given, runs inside the timed span (part of the recipe)."""
     x_train, y_train, x_test, y_test = data
     keras.mixed_precision.set_global_policy(precision)
     keras.utils.set_random_seed(0)
@@ -143,7 +146,10 @@ def run_arrays_task(name, build, loss, data, epochs, batch, variant, precision,
     if variant == "course" or arrays:
         model.fit(x_train, y_train, epochs=epochs, batch_size=batch, verbose=0, callbacks=[timer])
     else:
-        model.fit(pipeline(x_train, y_train, batch), epochs=epochs, verbose=0, callbacks=[timer])
+        model.fit(pipeline(x_train, y_train, batch), epochs=epochs, shuffle=False, verbose=0,
+                  callbacks=[timer])
+    if after_fit is not None:
+        after_fit(model)
     seconds = time.perf_counter() - start
     accuracy = model.evaluate(x_test, y_test, verbose=0)[1]
     keras.mixed_precision.set_global_policy("float32")
@@ -176,12 +182,28 @@ def signs_task(variant):
                            data, 100, 64, variant, precision)
 
 
+def reestimate_batchnorm(model, images, batch_size=120):
+    """Notebook 3's fix: recompute every BatchNormalization layer's moving statistics
+    as a plain mean over one pass of the training images in training mode."""
+    norms = [l for l in model.layers if isinstance(l, layers.BatchNormalization)]
+    saved = [bn.momentum for bn in norms]
+    order = np.random.default_rng(0).permutation(len(images))
+    for n, start in enumerate(range(0, len(images), batch_size), start=1):
+        for bn in norms:
+            bn.momentum = (n - 1) / n
+        model(images[order[start:start + batch_size]], training=True)
+    for bn, momentum in zip(norms, saved):
+        bn.momentum = momentum
+
+
 def resnet50_task(variant):
     x_train, y_train, x_test, y_test, _ = utils.load_signs()
     data = (x_train / 255.0, np.eye(6)[y_train], x_test / 255.0, np.eye(6)[y_test])
     precision = "float32" if variant == "course" else NOTEBOOK_PRECISION["resnet50"]()
+    # (b) ends as notebook 3 does: batch-norm statistics re-estimated, time included.
+    after = None if variant == "course" else (lambda m: reestimate_batchnorm(m, data[0]))
     result = run_arrays_task("ResNet50 (SIGNS)", resnet50_model, "categorical_crossentropy",
-                             data, 10, 32, variant, precision)
+                             data, 10, 32, variant, precision, after_fit=after)
     flops = training_flops_per_image(resnet50_model())
     result["train_gflop_per_image"] = flops / 1e9
     result["achieved_gflops"] = flops * result["images_per_s"] / 1e9
@@ -209,22 +231,24 @@ def alpaca_task(variant):
     timer_b, timer_c = EpochTimer(), EpochTimer()
     start = time.perf_counter()
     model.compile(keras.optimizers.Adam(1e-3), loss, metrics=[accuracy])
-    model.fit(train, validation_data=val, epochs=5, verbose=0, callbacks=[timer_b])
+    model.fit(train, validation_data=val, epochs=5, shuffle=False, verbose=0,
+              callbacks=[timer_b])
     base.trainable = True
     for layer in base.layers[:120]:
         layer.trainable = False
     model.compile(keras.optimizers.Adam(1e-4), loss, metrics=[accuracy])
-    model.fit(train, validation_data=val, epochs=10, initial_epoch=5, verbose=0,
+    model.fit(train, validation_data=val, epochs=10, initial_epoch=5, shuffle=False, verbose=0,
               callbacks=[timer_c])
     seconds = time.perf_counter() - start
     val_accuracy = model.evaluate(val, verbose=0)[1]
     keras.mixed_precision.set_global_policy("float32")
-    timer_c.times = timer_b.times + timer_c.times
+    n_train = sum(int(labels.shape[0]) for _, labels in train)
+    # Median over the epochs after the first of each stage (both stages trace anew).
+    steady = timer_b.times[1:] + timer_c.times[1:]
     return {"task": "MobileNetV2 (alpaca)", "variant": variant,
             "precision": f"{precision}, {size[0]} px", "epochs": 10, "batch": 32,
-            "seconds": seconds,
-            "images_per_s": images_per_second(timer_c, 262), "accuracy": val_accuracy,
-            "epoch_seconds": timer_c.times}
+            "seconds": seconds, "images_per_s": n_train / statistics.median(steady),
+            "accuracy": val_accuracy, "epoch_seconds": timer_b.times + timer_c.times}
 
 
 # The precision each notebook uses (kept in step with the notebooks' setup cells).
@@ -268,51 +292,88 @@ def machine() -> dict:
             info["family"] = int(value)
         elif key == "model":
             info["model"] = int(value)
+        elif key == "vendor_id":
+            info["vendor"] = value.strip()
     flags = utils.repro.cpu_flags()
     info["avx512f"] = "avx512f" in flags
     info["avx512_bf16"] = "avx512_bf16" in flags
-    # FP32 FLOPs per cycle per core: 2 FMA pipes x (lanes) x 2. AMD Zen 4 (family 25,
-    # model >= 16) runs AVX-512 on two 256-bit FMA pipes: 2 x 8 x 2 = 32.
-    # Intel cores with two 512-bit FMA units reach 64; plain AVX2 with 2 FMA: 32.
-    # bfloat16 dot products (VDPBF16PS) do twice the FLOPs per pipe: 64 per cycle.
-    info["fp32_flops_per_cycle"] = 32
-    info["peak_fp32_gflops"] = info["cores"] * 32 * info.get("mhz", 0) / 1000
+    info["fp32_flops_per_cycle"] = fp32_flops_per_cycle(info.get("vendor", ""), flags)
+    info["peak_fp32_gflops"] = (info["cores"] * info["fp32_flops_per_cycle"]
+                                * info.get("mhz", 0) / 1000)
     if info["avx512_bf16"]:
-        info["bf16_flops_per_cycle"] = 64
-        info["peak_bf16_gflops"] = info["cores"] * 64 * info.get("mhz", 0) / 1000
+        # VDPBF16PS does two bfloat16 multiply-adds per 32-bit lane: twice FP32.
+        info["bf16_flops_per_cycle"] = 2 * info["fp32_flops_per_cycle"]
+        info["peak_bf16_gflops"] = 2 * info["peak_fp32_gflops"]
     return info
+
+
+def fp32_flops_per_cycle(vendor: str, flags: set[str]) -> int:
+    """FP32 FLOPs per cycle per core = FMA pipes x lanes x 2 (an FMA is two FLOPs).
+
+    AMD Zen 4 runs AVX-512 on two 256-bit FMA pipes (2 x 8 x 2 = 32), as does any
+    AVX2 core with two FMA units. Intel server cores with AVX-512 are counted with
+    two 512-bit FMA units (2 x 16 x 2 = 64), the upper bound; without FMA, 2 x 4 x 2.
+    """
+    if "avx512f" in flags and vendor == "GenuineIntel":
+        return 64
+    if "fma" in flags:
+        return 32
+    return 16
 
 
 # ---------------------------------------------------------------- report
 
+def medians(rows) -> dict:
+    """Group repeated runs by (task, variant): medians and the range of seconds."""
+    groups = {}
+    for row in rows:
+        groups.setdefault((row["task"], row["variant"]), []).append(row)
+    summary = {}
+    for key, runs in groups.items():
+        seconds = [r["seconds"] for r in runs]
+        summary[key] = dict(runs[0], runs=len(runs), seconds=statistics.median(seconds),
+                            seconds_min=min(seconds), seconds_max=max(seconds),
+                            images_per_s=statistics.median(r["images_per_s"] for r in runs),
+                            accuracy=statistics.median(r["accuracy"] for r in runs),
+                            accuracies=[r["accuracy"] for r in runs])
+        if "achieved_gflops" in runs[0]:
+            summary[key]["achieved_gflops"] = statistics.median(
+                r["achieved_gflops"] for r in runs)
+    return summary
+
+
 def table(rows, info) -> str:
-    lines = ["| model | variant | precision | epochs x batch | fit seconds | train images/s "
-             "| accuracy | (a)/(b) seconds |", "|---|---|---|---|---|---|---|---|"]
-    by_task = {}
-    for row in rows:
-        by_task.setdefault(row["task"], {})[row["variant"]] = row
-    for task, pair in by_task.items():
+    summary = medians(rows)
+    lines = ["| model | variant | precision | epochs x batch | runs | seconds, median (range) "
+             "| train images/s | accuracy | (a)/(b) seconds |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for task in dict.fromkeys(task for task, _ in summary):
         for variant in ("course", "pipeline"):
-            if variant not in pair:
+            r = summary.get((task, variant))
+            if r is None:
                 continue
-            r = pair[variant]
-            ratio = ""
-            if variant == "pipeline" and "course" in pair:
-                ratio = f"{pair['course']['seconds'] / r['seconds']:.2f}"
+            course = summary.get((task, "course"))
+            ratio = (f"{course['seconds'] / r['seconds']:.2f}"
+                     if variant == "pipeline" and course else "")
             label = "(a) course recipe" if variant == "course" else "(b) this repo"
+            accuracy = f"{r['accuracy']:.3f}"
+            if max(r["accuracies"]) - min(r["accuracies"]) > 5e-4:
+                accuracy += f" ({min(r['accuracies']):.3f}-{max(r['accuracies']):.3f})"
             lines.append(f"| {task} | {label} | {r['precision']} | {r['epochs']} x {r['batch']} "
-                         f"| {r['seconds']:.1f} | {r['images_per_s']:.0f} | {r['accuracy']:.3f} "
+                         f"| {r['runs']} | {r['seconds']:.1f} ({r['seconds_min']:.1f}-"
+                         f"{r['seconds_max']:.1f}) | {r['images_per_s']:.0f} | {accuracy} "
                          f"| {ratio} |")
-    for row in rows:
-        if "achieved_gflops" in row:
-            lines.append("")
-            bf16 = "bfloat16" in row["precision"] and "peak_bf16_gflops" in info
-            peak = info["peak_bf16_gflops"] if bf16 else info["peak_fp32_gflops"]
-            lines.append(f"ResNet50 {row['variant']} ({row['precision']}): "
-                         f"{row['train_gflop_per_image']:.2f} GFLOP per training image, "
-                         f"{row['achieved_gflops']:.0f} GFLOP/s achieved = "
-                         f"{100 * row['achieved_gflops'] / peak:.0f}% of the "
-                         f"{'BF16' if bf16 else 'FP32'} peak ({peak:.0f} GFLOP/s)")
+    for (task, variant), r in summary.items():
+        if "achieved_gflops" not in r:
+            continue
+        bf16 = "bfloat16" in r["precision"] and "peak_bf16_gflops" in info
+        peak = info["peak_bf16_gflops"] if bf16 else info["peak_fp32_gflops"]
+        lines.append("")
+        lines.append(f"{task} {variant} ({r['precision']}): "
+                     f"{r['train_gflop_per_image']:.2f} GFLOP per training image x "
+                     f"{r['images_per_s']:.0f} images/s = {r['achieved_gflops']:.0f} GFLOP/s "
+                     f"= {100 * r['achieved_gflops'] / peak:.0f}% of the "
+                     f"{'BF16' if bf16 else 'FP32'} peak ({peak:.0f} GFLOP/s)")
     return "\n".join(lines)
 
 
@@ -322,24 +383,32 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="*", default=list(TASKS), choices=list(TASKS))
     parser.add_argument("--variants", nargs="*", default=["course", "pipeline"],
                         choices=["course", "pipeline"])
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="runs of every (task, variant); the table quotes medians")
     parser.add_argument("--write", action="store_true",
                         help="save benchmarks/results.json (RESULTS.md quotes it)")
     args = parser.parse_args()
     tf.config.experimental.enable_op_determinism()
     info = machine()
-    print(json.dumps(info))
+    print(json.dumps(info), flush=True)
     rows = []
+    start = time.perf_counter()
     for task in args.tasks:
-        for variant in args.variants:
-            row = TASKS[task](variant)
-            rows.append(row)
-            print(f"{row['task']:22s} {variant:9s} {row['precision']:15s} "
-                  f"{row['seconds']:7.1f} s {row['images_per_s']:7.0f} img/s "
-                  f"acc {row['accuracy']:.3f}", flush=True)
+        for repeat in range(1, args.repeats + 1):
+            for variant in args.variants:
+                row = TASKS[task](variant)
+                row["repeat"] = repeat
+                rows.append(row)
+                keras.backend.clear_session()
+                print(f"[{time.perf_counter() - start:6.0f} s] {row['task']:22s} "
+                      f"{variant:9s} run {repeat}: {row['precision']:22s} "
+                      f"{row['seconds']:7.1f} s {row['images_per_s']:6.0f} img/s "
+                      f"acc {row['accuracy']:.3f}", flush=True)
+                if args.write:  # keep what is done if a later task fails
+                    (HERE / "results.json").write_text(
+                        json.dumps({"machine": info, "rows": rows}, indent=1))
     print()
     print(table(rows, info))
-    if args.write:
-        (HERE / "results.json").write_text(json.dumps({"machine": info, "rows": rows}, indent=1))
 
 
 if __name__ == "__main__":
