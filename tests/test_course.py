@@ -31,22 +31,31 @@ def course_dir(tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_runs_in_order_and_writes_the_table(course_dir, capsys):
+def test_runs_in_order_and_writes_the_table(course_dir, capfd):
     nbs = course_dir / "nbs"
     write_notebook(nbs, "01_first", "x = 1\nprint(x)", saving("01_first", 0.95, 0.9))
     write_notebook(nbs, "02_second", saving("02_second", 0.80, 0.7))
     original = (nbs / "01_first.ipynb").read_text()
     code = course.main(["--notebooks", str(nbs), "--output-dir", str(course_dir / "out")])
-    out = capsys.readouterr().out
+    out, err = capfd.readouterr()  # file-descriptor level: the kernels' output too
     assert code == 0, out
     assert out.index("[1/2] 01_first.ipynb") < out.index("[2/2] 02_second.ipynb")
-    assert "| 01_first | accuracy | 0.95 | 0.9 | pass |" in out
+    assert "| 01_first | accuracy | 0.9500 | 0.9 | pass |" in out
+    assert "WARNING" not in err, "kernel start-up notices stay out of the progress lines"
     assert (nbs / "01_first.ipynb").read_text() == original, "--output-dir leaves sources alone"
     executed = nbformat.read(course_dir / "out/01_first.ipynb", as_version=4)
     assert executed.cells[1].execution_count == 1
     assert executed.cells[1].outputs[0]["text"] == "1\n"
     report = (course_dir / "results/README.md").read_text()
-    assert "| 02_second | accuracy | 0.8 | 0.7 | pass |" in report
+    assert "| 02_second | accuracy | 0.8000 | 0.7 | pass |" in report
+    assert "- 01_first: 0:" in report and "- whole run: 0:" in report
+
+
+@pytest.mark.parametrize("value, shown", [(23600006.0, "23,600,006"), (1310, "1,310"),
+                                          (0.91187, "0.9119"), (1.0, "1.0000"),
+                                          (50.5435, "50.5"), ("n/a", "n/a")])
+def test_table_values_are_readable(value, shown):
+    assert course.format_value(value) == shown
 
 
 def test_in_place_refresh_updates_the_notebook(course_dir):
@@ -74,7 +83,7 @@ def test_missed_threshold_fails_the_run(course_dir, capsys):
     write_notebook(course_dir / "nbs", "01_weak", saving("01_weak", 0.5, 0.9))
     assert course.main(["--notebooks", str(course_dir / "nbs")]) == 1
     captured = capsys.readouterr()
-    assert "| 01_weak | accuracy | 0.5 | 0.9 | FAIL |" in captured.out
+    assert "| 01_weak | accuracy | 0.5000 | 0.9 | FAIL |" in captured.out
     assert "01_weak: accuracy = 0.5 is below 0.9" in captured.err
 
 

@@ -52,8 +52,11 @@ def execute_notebook(path: Path, output: Path, timeout: int = 1800) -> float:
                   f"elapsed {_clock(now - start)}", flush=True)
         last["time"] = now
 
+    # --log-level=ERROR: keep the kernel's start-up notices (e.g. about its local
+    # TCP sockets) out of the progress lines; errors still show.
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}},
+                            extra_arguments=["--log-level=ERROR"],
                             on_cell_executed=on_cell_executed)
     try:
         client.execute()
@@ -68,6 +71,15 @@ def execute_notebook(path: Path, output: Path, timeout: int = 1800) -> float:
     output.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, output)
     return time.perf_counter() - start
+
+
+def format_value(value) -> str:
+    """Show counts as integers with thousands separators, rates with 4 decimals."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if float(value).is_integer() and abs(value) >= 2:
+        return f"{int(value):,}"
+    return f"{value:.4f}" if abs(value) < 10 else f"{value:.1f}"
 
 
 def results_table(names: list[str], results_dir: Path, since: float | None = None,
@@ -98,9 +110,17 @@ def results_table(names: list[str], results_dir: Path, since: float | None = Non
             mark = "" if passed is None else ("pass" if passed else "FAIL")
             if passed is False:
                 problems.append(f"{name}: {metric} = {info['value']} is below {threshold}")
-            rows.append(f"| {name} | {metric} | {info['value']} | "
+            rows.append(f"| {name} | {metric} | {format_value(info['value'])} | "
                         f"{'' if threshold is None else threshold} | {mark} | {total:.0f} |")
     return "\n".join(rows), problems
+
+
+def _precision_note(record_path: Path, since: float) -> str:
+    """', precision X' from a results file this run wrote, else ''."""
+    if not record_path.is_file() or record_path.stat().st_mtime < since:
+        return ""
+    precision = json.loads(record_path.read_text()).get("environment", {}).get("precision")
+    return f", precision {precision}" if precision else ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
     args = parser.parse_args(argv)
 
-    from utils.repro import device_name
+    from utils.repro import device_name, fast_precision
     from utils.results import results_dir
 
     paths = sorted(args.notebooks.glob("[0-9]*.ipynb"))
@@ -123,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     if not paths:
         print(f"error: no notebooks to run in {args.notebooks}", file=sys.stderr)
         return 1
-    print(f"Running {len(paths)} notebook(s) on {device_name()}", flush=True)
+    print(f"Running {len(paths)} notebook(s) on {device_name()}; fastest precision "
+          f"policy here: {fast_precision()} (each notebook reports the one it used)",
+          flush=True)
     run_start = time.time()
     failures, timings = [], {}
     for i, path in enumerate(paths, 1):
@@ -131,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         output = (args.output_dir / path.name) if args.output_dir else path
         try:
             timings[path.stem] = execute_notebook(path, output, args.timeout)
-            print(f"[{i}/{len(paths)}] {path.name} finished in {_clock(timings[path.stem])} "
+            print(f"[{i}/{len(paths)}] {path.name} finished in {_clock(timings[path.stem])}"
+                  f"{_precision_note(results_dir() / f'{path.stem}.json', run_start)} "
                   f"(course elapsed {_clock(time.time() - run_start)})", flush=True)
         except RuntimeError as err:
             failures.append(str(err))
@@ -144,18 +167,19 @@ def main(argv: list[str] | None = None) -> int:
         record_path = results_dir() / f"{name}.json"
         if record_path.is_file():
             policies.add(json.loads(record_path.read_text()).get("environment", {}).get("precision", "?"))
-    wall = "\n".join(f"- {name}: {_clock(s)} wall" for name, s in timings.items())
+    total = time.time() - run_start
+    wall = "\n".join(f"- {name}: {_clock(s)}" for name, s in timings.items())
     report = (f"# Results of the last course run\n\nDevice: {device_name()}; precision "
               f"policies used: {', '.join(sorted(policies)) or 'n/a'}.\n"
               f"Written by `python -m utils.course` on {time.strftime('%Y-%m-%d %H:%M')}.\n\n"
-              f"{table}\n\nNotebook wall times (execution, fresh kernel):\n\n{wall}\n")
+              f"{table}\n\nWall time of each notebook (fresh kernel, top to bottom), "
+              f"min:s:\n\n{wall}\n- whole run: {_clock(total)}\n")
     print("\n" + table + "\n")
     if not args.only:
         results_dir().mkdir(parents=True, exist_ok=True)
         (results_dir() / "README.md").write_text(report)
     for problem in failures + problems:
         print(f"error: {problem}", file=sys.stderr)
-    total = time.time() - run_start
     print(f"{'FAILED' if failures or problems else 'OK'}: {len(paths)} notebook(s) "
           f"in {_clock(total)}", flush=True)
     return 1 if failures or problems else 0
