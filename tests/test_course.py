@@ -46,6 +46,7 @@ def test_runs_in_order_and_writes_the_table(course_dir, capfd):
     executed = nbformat.read(course_dir / "out/01_first.ipynb", as_version=4)
     assert executed.cells[1].execution_count == 1
     assert executed.cells[1].outputs[0]["text"] == "1\n"
+    assert "execution" not in executed.cells[1].metadata, "no timestamps: clean diffs"
     report = (course_dir / "results/README.md").read_text()
     assert "| 02_second | accuracy | 0.8000 | 0.7 | pass |" in report
     assert "- 01_first: 0:" in report and "- whole run: 0:" in report

@@ -56,7 +56,7 @@ def execute_notebook(path: Path, output: Path, timeout: int = 1800) -> float:
     # TCP sockets) out of the progress lines; errors still show.
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}},
-                            extra_arguments=["--log-level=ERROR"],
+                            extra_arguments=["--log-level=ERROR"], record_timing=False,
                             on_cell_executed=on_cell_executed)
     try:
         client.execute()
