@@ -74,11 +74,11 @@ def execute_notebook(path: Path, output: Path, timeout: int = 1800) -> float:
 
 
 def format_value(value) -> str:
-    """Show counts as integers with thousands separators, rates with 4 decimals."""
+    """Show integers with thousands separators, fractions with 4 decimals."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
-    if float(value).is_integer() and abs(value) >= 2:
-        return f"{int(value):,}"
+    if isinstance(value, int):
+        return f"{value:,}"
     return f"{value:.4f}" if abs(value) < 10 else f"{value:.1f}"
 
 
@@ -115,12 +115,11 @@ def results_table(names: list[str], results_dir: Path, since: float | None = Non
     return "\n".join(rows), problems
 
 
-def _precision_note(record_path: Path, since: float) -> str:
-    """', precision X' from a results file this run wrote, else ''."""
+def recorded_precision(record_path: Path, since: float) -> str | None:
+    """The precision policy a results file written since ``since`` records, else None."""
     if not record_path.is_file() or record_path.stat().st_mtime < since:
-        return ""
-    precision = json.loads(record_path.read_text()).get("environment", {}).get("precision")
-    return f", precision {precision}" if precision else ""
+        return None
+    return json.loads(record_path.read_text()).get("environment", {}).get("precision")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,8 +152,9 @@ def main(argv: list[str] | None = None) -> int:
         output = (args.output_dir / path.name) if args.output_dir else path
         try:
             timings[path.stem] = execute_notebook(path, output, args.timeout)
+            precision = recorded_precision(results_dir() / f"{path.stem}.json", run_start)
             print(f"[{i}/{len(paths)}] {path.name} finished in {_clock(timings[path.stem])}"
-                  f"{_precision_note(results_dir() / f'{path.stem}.json', run_start)} "
+                  f"{f', precision {precision}' if precision else ''} "
                   f"(course elapsed {_clock(time.time() - run_start)})", flush=True)
         except RuntimeError as err:
             failures.append(str(err))
@@ -162,11 +162,8 @@ def main(argv: list[str] | None = None) -> int:
 
     names = [p.stem for p in paths]
     table, problems = results_table(names, results_dir(), since=run_start, wall=timings)
-    policies = set()
-    for name in names:
-        record_path = results_dir() / f"{name}.json"
-        if record_path.is_file():
-            policies.add(json.loads(record_path.read_text()).get("environment", {}).get("precision", "?"))
+    policies = {recorded_precision(results_dir() / f"{name}.json", run_start) for name in names}
+    policies.discard(None)
     total = time.time() - run_start
     wall = "\n".join(f"- {name}: {_clock(s)}" for name, s in timings.items())
     report = (f"# Results of the last course run\n\nDevice: {device_name()}; precision "

@@ -11,6 +11,7 @@ running the tests does not touch the committed results).
 from __future__ import annotations
 
 import json
+import numbers
 import os
 import time
 from pathlib import Path
@@ -32,8 +33,9 @@ def save_results(notebook: str, metrics: dict[str, float],
                  extra: dict | None = None) -> Path:
     """Write a notebook's metrics, thresholds and timings to ``results/<notebook>.json``.
 
-    A metric passes when its value is at least its threshold. The library
-    versions, device and precision are recorded too.
+    A metric passes when its value is at least its threshold. Integer metrics
+    (counts, parameters) stay integers; other values are rounded to 4 decimals.
+    The library versions, device and precision are recorded too.
     Example: ``save_results("01_smiles_sequential", {"test_accuracy": 0.93},
     {"test_accuracy": 0.90}, {"training": 41.2})``.
     """
@@ -47,7 +49,8 @@ def save_results(notebook: str, metrics: dict[str, float],
         "notebook": notebook,
         "metrics": {
             name: {
-                "value": round(float(value), 4),
+                "value": (int(value) if isinstance(value, numbers.Integral)
+                          else round(float(value), 4)),
                 "threshold": thresholds.get(name),
                 "passed": None if name not in thresholds else bool(value >= thresholds[name]),
             }
