@@ -5,9 +5,13 @@ One module per concern:
 - :mod:`utils.data`     find, fetch, verify and load the datasets;
 - :mod:`utils.plots`    the figures the notebooks draw;
 - :mod:`utils.repro`    seeds, op determinism, versions, precision policy;
-- :mod:`utils.results`  each notebook's headline metrics in ``results/``.
+- :mod:`utils.results`  each notebook's headline metrics in ``results/``;
+- :mod:`utils.versions` the oldest library versions the course works with.
 
-Importing this package sets two environment defaults *before* TensorFlow is
+Importing this package first checks the library versions
+(:func:`utils.versions.require_versions`): an environment older than the
+course needs raises one ``ImportError`` that says what to install, before
+TensorFlow is touched. It then sets two environment defaults *before* TensorFlow is
 imported, so import it first in a notebook:
 
 - ``TF_CPP_MIN_LOG_LEVEL=3`` hides TensorFlow's C++ info, warning and error
@@ -34,6 +38,10 @@ import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+from utils.versions import require_versions  # noqa: E402
+
+require_versions()  # one readable message instead of a traceback deep in Keras
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault(
