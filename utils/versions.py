@@ -20,7 +20,7 @@ import sys
 from importlib import metadata
 
 MINIMUM = {"python": "3.10", "tensorflow": "2.16", "keras": "3.8"}
-INSTALL_HINT = "pip install -r requirements.txt  (from the repository root)"
+INSTALL_HINT = "pip install -r requirements.txt (from the repository root)"
 
 
 def version_tuple(version: str) -> tuple[int, ...]:
