@@ -104,8 +104,11 @@ def test_identity_block_passes_on_solution(capsys):
      ["raised ValueError", "incompatible shapes", "padding='same' on the fxf"]),
     ([("f1, f2, f3 = filters", "f1, f2 = filters")],
      ["your identity_block raised ValueError"]),
+    ([('name=f"{name}_bn3"', 'name="bn_three"')],
+     ["look layers up by name", "'check_identity_block_bn3'"]),
 ], ids=["relu-after-add-forgotten", "concatenate", "bn-axis", "relu-before-add",
-        "add-before-last-bn", "add-wrong-tensor", "no-same-padding", "crash"])
+        "add-before-last-bn", "add-wrong-tensor", "no-same-padding", "crash",
+        "layer-name"])
 def test_identity_block_mistakes(capsys, changes, phrases):
     assert_fails(verdict(capsys, checks.identity_block, identity_fn(*changes)),
                  "identity_block: check failed", *phrases)
@@ -189,7 +192,8 @@ def test_resnet50_passes_on_solution(capsys):
     ([('layers.Conv2D(64, 7, strides=2, name="stage1_conv")',
        'layers.Conv2D(64, 7, name="stage1_conv")')],
      ["stage 1, layer 2", "stride 1"]),
-], ids=["stage3-stride", "missing-identity-block", "stem-stride"])
+    ([('name="avg_pool"', 'name="pool"')], ["look layers up by name", "'avg_pool'"]),
+], ids=["stage3-stride", "missing-identity-block", "stem-stride", "layer-name"])
 def test_resnet50_mistakes(capsys, changes, phrases):
     assert_fails(verdict(capsys, checks.resnet50, resnet_fn(*changes)),
                  "resnet50: check failed", *phrases)

@@ -251,6 +251,17 @@ def _compare_numbers(got: Any, expected: Any, tolerance: float = 1e-4) -> None:
             "each layer is applied to.")
 
 
+def _require_names(model: keras.Model, names: list[str], pattern: str) -> None:
+    """Fail when layers that later notebook cells look up by name are missing."""
+    present = {op.name for op in getattr(model, "operations", None) or model.layers}
+    missing = [n for n in names if n not in present]
+    if missing:
+        raise CheckFailed(
+            f"the layers are right, but later cells look layers up by name and "
+            f"{len(missing)} are missing, e.g. '{missing[0]}'. Hint: name the layers "
+            f"as the instructions say ({pattern}).")
+
+
 def _count_params(model: keras.Model) -> int:
     return int(model.count_params())
 
@@ -427,6 +438,13 @@ def _check_block(exercise: str, fn: Callable[..., Any], reference: Callable[...,
     _copy_weights(pairs)
     x = _fixed_input((2, *input_shape))
     _compare_numbers(model(x, training=False), ref_model(x, training=False))
+    prefix = f"check_{exercise}"
+    suffixes = ["conv1", "bn1", "relu1", "conv2", "bn2", "relu2", "conv3", "bn3",
+                "add", "out"]
+    if want.shortcut:
+        suffixes += ["short_conv", "short_bn"]
+    _require_names(model, [f"{prefix}_{s}" for s in suffixes],
+                   'name=f"{name}_conv1", ..., f"{name}_add", f"{name}_out"')
 
 
 def identity_block(fn: Callable[..., Any]) -> None:
@@ -553,6 +571,12 @@ def resnet50(fn: Callable[..., Any], input_shape: tuple[int, int, int] = (64, 64
             raise CheckFailed(f"layer counts differ: {text}.")
         if got.params != want.params:
             raise CheckFailed(f"{got.params:,} parameters, expected {want.params:,}.")
+        last = [f"stage{n + 2}{'bcdef'[k - 1]}_out"
+                for n, (_, _, k) in enumerate(RESNET_STAGES)]
+        _require_names(model, ["stage1_pool", *last, "avg_pool", "flatten",
+                               "probabilities"],
+                       "stage1_pool, stage2a_out ... stage5c_out, avg_pool, flatten, "
+                       "probabilities")
 
     _run("resnet50", body)
 
@@ -638,6 +662,8 @@ def sequential_model(fn_or_model: Callable[..., Any] | keras.Model) -> None:
                               "keras.Sequential([...]).")
         _check_plain_model("sequential_model", model, reference_smile_model(),
                            (64, 64, 3))
+        _require_names(model, ["conv", "relu", "max_pool"],
+                       'name="conv", name="relu", name="max_pool"')
 
     _run("sequential_model", body)
 
