@@ -18,11 +18,18 @@ a learner should write sit between ``### BEGIN SOLUTION`` and
 - opens the notebook with how to check your work and where the solution is;
 - removes all outputs and execution counts, so the files stay small.
 
-Why our own generator and not nbgrader: nbgrader cannot be installed beside
-this course's pinned stack (see ``README.md``), and the clearing step is a few
-lines; the markers are nbgrader's, so an instructor's nbgrader setup reads the
-same solution notebooks. The output is deterministic: the same solution
-notebooks give byte-identical exercise notebooks.
+Why a small generator of our own and not nbgrader's ``ClearSolutions``:
+nbgrader 0.9.6 does resolve beside the pinned stack (checked in a throwaway
+virtual environment on 2026-11-23), but it would add nine packages to every
+learner's install (among them SQLAlchemy, alembic and the classic notebook
+server) for a step of about twenty lines, and its ``ClearSolutions`` refuses
+cells without nbgrader's cell metadata unless ``enforce_metadata=False``; our
+notebooks carry only the comment markers. On the four course notebooks
+:func:`clear_solutions` gives exactly the cell sources that
+``ClearSolutions(enforce_metadata=False)`` gives, so an instructor who uses
+nbgrader gets the same gaps from the same solution notebooks. The output is
+deterministic: the same solution notebooks give byte-identical exercise
+notebooks.
 """
 
 from __future__ import annotations
