@@ -105,7 +105,7 @@ def test_identity_block_passes_on_solution(capsys):
     ([("f1, f2, f3 = filters", "f1, f2 = filters")],
      ["your identity_block raised ValueError"]),
     ([('name=f"{name}_bn3"', 'name="bn_three"')],
-     ["look layers up by name", "'check_identity_block_bn3'"]),
+     ["look layers up by name", "no layer is named 'check_identity_block_bn3'"]),
 ], ids=["relu-after-add-forgotten", "concatenate", "bn-axis", "relu-before-add",
         "add-before-last-bn", "add-wrong-tensor", "no-same-padding", "crash",
         "layer-name"])
@@ -223,7 +223,7 @@ def test_sequential_model_passes_on_solution_function_and_model(capsys):
 
 @pytest.mark.parametrize("changes, phrases", [
     ([("axis=3", "axis=1")], ["layer 3", "axis=3"]),
-    ([('activation="sigmoid", ', "")], ["Dense(1 units, sigmoid)", "sigmoid"]),
+    ([('activation="sigmoid", ', "")], ["Dense(1 unit, sigmoid)", "sigmoid"]),
     ([('keras.layers.ZeroPadding2D(padding=3, name="zero_pad"),', "")],
      ["layer 1: expected ZeroPadding2D(3)"]),
     ([("kernel_size=7", "kernel_size=3")], ["layer 2", "7x7"]),
@@ -372,12 +372,12 @@ def test_frozen_base_model_passes_on_solution(capsys, base):
 @pytest.mark.parametrize("changes, phrases", [
     ([("base.trainable = False\n", "")], ["base is still trainable"]),
     ([("base(x, training=False)", "base(x, training=True)")],
-     ["called with training=True", "training=False"]),
+     ["called with training=True", "Hint: call base(x, training=False)"]),
     ([("base(x, training=False)", "base(x)")], ["no training argument"]),
     ([("layers.Dense(1)", 'layers.Dense(1, activation="sigmoid")')],
-     ["Dense(1 units, sigmoid)", "from_logits=True", "applies the sigmoid itself"]),
+     ["Dense(1 unit, sigmoid)", "from_logits=True", "applies the sigmoid itself"]),
     ([("x = mobilenet_v2.preprocess_input(x)", "pass")],
-     ["model, layer 2", "preprocess_input"]),
+     ["model, layer 2", "expected a division (the first step of preprocess_input)"]),
     ([("layers.Dropout(0.2)", "layers.Dropout(0.5)")], ["Dropout(0.2)"]),
 ], ids=["base-trainable", "training-true", "no-training-argument", "sigmoid-output",
         "wrong-preprocessing", "dropout-rate"])

@@ -144,8 +144,9 @@ def describe(op: Any) -> Step:
         return Step(kind, (str(pad),), f"ZeroPadding2D({pad})")
     if kind == "Dense":
         c = op.get_config()
+        unit = "unit" if c["units"] == 1 else "units"
         return Step(kind, (c["units"], c["activation"]),
-                    f"Dense({c['units']} units, {c['activation']})")
+                    f"Dense({c['units']} {unit}, {c['activation']})")
     if kind == "Dropout":
         rate = op.get_config()["rate"]
         return Step(kind, (rate,), f"Dropout({rate})")
@@ -158,6 +159,10 @@ def describe(op: Any) -> Step:
         if factor[0] == factor[1]:
             factor = (-abs(factor[0]), abs(factor[0]))
         return Step(kind, (factor,), f"RandomRotation({factor[1]:g})")
+    if kind == "TrueDivide":
+        return Step(kind, text="a division (the first step of preprocess_input)")
+    if kind == "Subtract":
+        return Step(kind, text="a subtraction (the second step of preprocess_input)")
     if kind in ("Functional", "Sequential", "Model"):
         return Step("Model", (op.name,), f"the model '{op.name}'")
     return Step(kind, text=kind)
@@ -256,10 +261,11 @@ def _require_names(model: keras.Model, names: list[str], pattern: str) -> None:
     present = {op.name for op in getattr(model, "operations", None) or model.layers}
     missing = [n for n in names if n not in present]
     if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         raise CheckFailed(
             f"the layers are right, but later cells look layers up by name and "
-            f"{len(missing)} are missing, e.g. '{missing[0]}'. Hint: name the layers "
-            f"as the instructions say ({pattern}).")
+            f"no layer is named '{missing[0]}'{more}. Hint: name the layers as the "
+            f"instructions say ({pattern}).")
 
 
 def _count_params(model: keras.Model) -> int:
@@ -631,7 +637,7 @@ def _check_plain_model(exercise: str, model: Any, reference: keras.Model,
         raise CheckFailed(f"the model contains a {type(merge[0]).__name__} layer; "
                           "this model is one straight chain of layers.")
     want, _ = _chain_back(reference.outputs[0])
-    _compare(exercise, _steps(want), _steps(ops),
+    _compare("your model", _steps(want), _steps(ops),
              lambda w, e, g: _common_hint(e, g)
              or "compare your layers, in order, with the table above the exercise.")
     if _count_params(model) != _count_params(reference):
@@ -708,7 +714,8 @@ def one_hot(labels: Any, onehot: Any, num_classes: int) -> None:
             raise CheckFailed(f"shape {got.shape}, expected {want.shape} (one row "
                               f"per image, one column per class). Hint: {hint}")
         if not np.issubdtype(got.dtype, np.floating):
-            raise CheckFailed(f"dtype {got.dtype}, expected floating point numbers.")
+            raise CheckFailed(f"dtype {got.dtype}, expected floating point numbers. "
+                              "Hint: keras.utils.to_categorical returns float32.")
         wrong = np.flatnonzero(np.any(got != want, axis=1))
         if wrong.size:
             i = int(wrong[0])
@@ -822,8 +829,8 @@ def frozen_base_model(model: Any, base: Any, augment: Any) -> None:
             shown = "training=True" if True in calls else "no training argument"
             raise CheckFailed(
                 f"the base is called with {shown}. Hint: call base(x, "
-                "training=False) so its batch-norm layers keep their ImageNet "
-                "statistics, also later when the top of the base is unfrozen.")
+                "training=False), as the instructions say: the base runs in "
+                "inference mode.")
         reference = reference_frozen_model(base, augment)
         ops, merge = _chain_back(model.outputs[0])
         want, _ = _chain_back(reference.outputs[0])
