@@ -432,3 +432,23 @@ def test_fine_tune_freeze_blank(capsys, base):
         f"fine_tune_freeze: {checks.NOT_IMPLEMENTED}"
     with pytest.raises(NotImplementedError):
         run_code(blank_region(FINE_TUNE), base=base)
+
+
+# --- the notebooks may compute in mixed_bfloat16 ----------------------------
+
+@pytest.fixture
+def bfloat16_policy():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+
+
+def test_checks_pass_under_the_notebooks_mixed_precision(capsys, bfloat16_policy):
+    built_in_notebook = smile_fn()()  # built under mixed_bfloat16, like notebook 1
+    assert built_in_notebook.layers[1].compute_dtype == "bfloat16"
+    for check, arg in [(checks.identity_block, identity_fn()),
+                       (checks.sequential_model, smile_fn()),
+                       (checks.sequential_model, built_in_notebook),
+                       (checks.functional_model, signs_fn())]:
+        assert verdict(capsys, check, arg).endswith(checks.PASSED)
+    assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
