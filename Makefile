@@ -1,11 +1,12 @@
 # The two commands of the quick start (see README.md):
 #   make course   set up, fetch the data, run every notebook in order
-#   make test     set up, fetch the data, run the unit tests and nbval
+#   make test     set up, check the notebooks' style (seconds, stops at the first
+#                 problem), fetch the data, run the unit tests and nbval
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup data course test manifest clean
+.PHONY: setup data course test static manifest clean
 
 setup: $(VENV)/.installed
 
@@ -21,8 +22,13 @@ data: setup
 course: data
 	$(PY) -m utils.course
 
-test: data
+test: static data
 	$(PY) -m pytest
+
+# The static notebook test alone: reads the notebooks as JSON, executes nothing,
+# needs no data (--noconftest: no TensorFlow import either), takes seconds.
+static: setup
+	$(PY) -m pytest tests/test_notebooks_static.py -x -q --noconftest
 
 # Rebuild datasets/manifest.json from a verified mirror (maintainers only).
 manifest: setup

@@ -64,6 +64,62 @@ def test_in_place_refresh_updates_the_notebook(course_dir):
     assert course.main(["--notebooks", str(course_dir / "nbs")]) == 0
     refreshed = nbformat.read(path, as_version=4)
     assert refreshed.cells[1].outputs[0]["text"] == "42\n"
+    header = refreshed.cells[0].source.split("\n")
+    assert header[0] == "# 01_only" and header[1] == ""
+    assert header[2].startswith("*Tested with Python ") and "precision float32, " in header[2]
+    assert header[2].endswith(" s (last run by `python -m utils.course`).*"), header[2]
+
+
+RECORD = {"environment": {"python": "3.11.7", "tensorflow": "2.21.0", "keras": "3.15.1",
+                          "numpy": "2.4.6", "device": "CPU: AMD EPYC (2 cores)",
+                          "precision": "float32", "cpu_model": "AMD EPYC 9R14",
+                          "cpu_flags": ["avx2", "avx512_bf16"]},
+          "seconds": {"training": 80.0, "notebook": 125.2}}
+LINE = ("*Tested with Python 3.11.7, TensorFlow 2.21.0, Keras 3.15.1 on CPU: AMD EPYC (2 cores), "
+        "precision float32, 2 min 05 s (last run by `python -m utils.course`).*")
+
+
+def test_tested_with_line_reads_only_the_keys_it_needs():
+    assert course.tested_with_line(RECORD) == LINE, "extra environment keys are ignored"
+    assert course.tested_with_line(RECORD, seconds=48.4).endswith(", 48 s (last run by "
+                                                                  "`python -m utils.course`).*")
+    assert ", 1 min 00 s (" in course.tested_with_line(RECORD, seconds=59.6)
+    no_time = {"environment": RECORD["environment"], "seconds": {"training": 3.0}}
+    assert course.tested_with_line(no_time).endswith("precision float32 (last run by "
+                                                     "`python -m utils.course`).*")
+
+
+def test_stamp_inserts_under_the_title_then_replaces(tmp_path):
+    path = write_notebook(tmp_path, "01_x", "print(1)")
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[0].source = "# Notebook 1 · X\n\nIntro."
+    nb.cells[1].execution_count, nb.cells[1].outputs = 1, [
+        nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+    nbformat.write(nb, path)
+    assert course.stamp_tested_with(path, LINE) is True
+    assert nbformat.read(path, as_version=4).cells[0].source == (
+        f"# Notebook 1 · X\n\n{LINE}\n\nIntro.")
+    assert course.stamp_tested_with(path, LINE) is False, "same line: file untouched"
+    newer = LINE.replace("2.21.0", "2.22.0")
+    assert course.stamp_tested_with(path, newer) is True
+    stamped = nbformat.read(path, as_version=4)
+    assert stamped.cells[0].source == f"# Notebook 1 · X\n\n{newer}\n\nIntro."
+    assert stamped.cells[1].execution_count == 1 and stamped.cells[1].outputs[0].text == "1\n"
+
+
+def test_stamp_only_runs_nothing_and_writes_the_line(course_dir, capsys):
+    nbs = course_dir / "nbs"
+    path = write_notebook(nbs, "01_done", "raise RuntimeError('must not run')")
+    write_notebook(nbs, "02_never_run", "print(2)")
+    (course_dir / "results").mkdir()
+    (course_dir / "results/01_done.json").write_text(json.dumps(RECORD))
+    assert course.main(["--notebooks", str(nbs), "--stamp-only"]) == 0
+    out = capsys.readouterr().out
+    assert "01_done.ipynb: stamped" in out and "02_never_run.ipynb: no results file" in out
+    stamped = nbformat.read(path, as_version=4)
+    assert stamped.cells[0].source.split("\n")[2] == LINE
+    assert stamped.cells[1].outputs == [], "nothing was executed"
+    assert "Tested with" not in (nbs / "02_never_run.ipynb").read_text()
 
 
 def test_failing_cell_is_named_and_fails_the_run(course_dir, capsys):

@@ -86,3 +86,15 @@ def test_nbval_does_not_collect_the_exercise_notebooks():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "01_smiles_sequential.ipynb" in result.stdout
     assert "exercises" not in result.stdout
+
+
+def test_solution_marker_lines_do_not_count_towards_the_cell_length_rule():
+    from tests import notebook_rules as rules
+
+    body = [f"x{i} = {i}" for i in range(rules.MAX_CODE_LINES)]
+    marked = [BEGIN, *body, END]
+    cell = {"cell_type": "code", "source": "\n".join(marked), "metadata": {},
+            "outputs": [], "execution_count": 1}
+    assert rules.long_cells({"cells": [cell]}) == []
+    cell["source"] = "\n".join([*marked, "one_more = 1"])
+    assert rules.long_cells({"cells": [cell]}) == [(0, rules.MAX_CODE_LINES + 1)]

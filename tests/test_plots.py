@@ -75,6 +75,18 @@ def test_confusion_matrix_counts():
     assert fig.axes[0].get_xlabel() == "predicted class"
 
 
+def test_confusion_matrix_agrees_with_a_count_by_hand():
+    rng = np.random.default_rng(3)
+    y_true, y_pred = rng.integers(0, 4, 200), rng.integers(0, 4, 200)
+    y_pred = y_pred % 3  # class 3 is never predicted: its column is all zeros
+    fig = plots.plot_confusion_matrix(y_true.reshape(-1, 1), y_pred, list("abcd"))
+    shown = np.array([int(t.get_text()) for t in fig.axes[0].texts]).reshape(4, 4)
+    by_hand = np.array([[np.sum((y_true == i) & (y_pred == j)) for j in range(4)]
+                        for i in range(4)])
+    np.testing.assert_array_equal(shown, by_hand)
+    assert shown[:, 3].sum() == 0 and shown.sum() == 200
+
+
 def test_show_mistakes(images):
     fig = plots.show_mistakes(images[:4], [0, 1, 0, 1], [0, 0, 1, 1], NAMES)
     assert titles(fig)[:2] == ["true smiling\npred not smiling", "true not smiling\npred smiling"]

@@ -40,6 +40,57 @@ def test_fast_precision_follows_the_cpu_flags(monkeypatch):
     assert repro.fast_precision() == "mixed_bfloat16"
 
 
+def fake_devices(monkeypatch, gpu_capability=None, flags=("avx2", "fma")):
+    """Make TensorFlow report a GPU of ``gpu_capability`` (or none) and these CPU flags."""
+    cpu = tf.config.PhysicalDevice(name="/physical_device:CPU:0", device_type="CPU")
+    gpu = tf.config.PhysicalDevice(name="/physical_device:GPU:0", device_type="GPU")
+    gpus = [] if gpu_capability is None else [gpu]
+    monkeypatch.setattr(tf.config, "list_physical_devices",
+                        lambda kind=None: gpus if kind == "GPU" else [cpu] + gpus)
+    monkeypatch.setattr(tf.config.experimental, "get_device_details",
+                        lambda device: {"device_name": "Fake GPU",
+                                        "compute_capability": gpu_capability})
+    monkeypatch.setattr(repro, "cpu_flags", lambda: set(flags))
+
+
+@pytest.mark.parametrize("gpu, flags, mixed, expected", [
+    (None, ("avx2", "fma"), False, "float32"),                 # a laptop
+    (None, ("avx2", "fma"), True, "float32"),                  # no native bf16: stay fp32
+    (None, ("avx512f", "avx512_bf16"), False, "float32"),      # notebooks 1, 2, 4
+    (None, ("avx512f", "avx512_bf16"), True, "mixed_bfloat16"),  # notebook 3
+    ((9, 0), ("avx2",), False, "float32"),                     # H100: only where asked
+    ((9, 0), ("avx2",), True, "mixed_bfloat16"),
+    ((7, 5), ("avx2",), True, "float32"),                      # T4: no bf16 tensor cores
+])
+def test_device_settings_per_device(monkeypatch, gpu, flags, mixed, expected):
+    fake_devices(monkeypatch, gpu, flags)
+    settings = repro.device_settings(mixed_precision=mixed)
+    assert settings["precision"] == expected
+    assert settings["device"] == ("cpu" if gpu is None else "gpu")
+    assert settings["steps_per_execution"] == repro.STEPS_PER_EXECUTION[settings["device"]]
+
+
+def test_setup_on_a_faked_gpu_keeps_the_course_float32(monkeypatch, capsys):
+    fake_devices(monkeypatch, (9, 0))
+    try:
+        env = repro.setup(seed=1)
+        assert env["precision"] == "float32" and env["device"] == "GPU: Fake GPU"
+        env = repro.setup(seed=1, mixed_precision=True, verbose=False)
+        assert env["precision"] == "mixed_bfloat16"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert "device GPU: Fake GPU | precision float32" in capsys.readouterr().out
+
+
+def test_environment_records_the_cpu(monkeypatch):
+    monkeypatch.setattr(repro, "cpu_flags", lambda: {"avx2", "fma", "sse4_2"})
+    env = repro.environment()
+    assert env["cpu_kind"] == "avx2" and env["cpu_flags"] == ["avx2", "fma"]
+    assert env["cpu"].endswith("cores)") and env["onednn"] in ("0", "1", "unset")
+    monkeypatch.setattr(repro, "cpu_flags", lambda: {"avx2", "avx512f", "avx512_bf16"})
+    assert repro.cpu_kind() == "avx512-bf16"
+
+
 def test_save_and_load_results(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_RESULTS_DIR", str(tmp_path))
     path = results.save_results("99_demo", {"test_accuracy": 0.91234, "recall": 0.5,

@@ -5,6 +5,11 @@ Usage (``make course`` runs the first line after setting up)::
     python -m utils.course                      # refresh notebooks/ in place
     python -m utils.course --output-dir build/executed   # leave notebooks/ alone
     python -m utils.course --only 02 03         # a subset, by name prefix
+    python -m utils.course --stamp-only         # only rewrite the tested-with lines
+
+After a notebook ran, the runner writes its "tested with" line (second line
+of the first markdown cell) from the ``results/<notebook>.json`` the run
+wrote: Python, TensorFlow, Keras, device, precision and the wall time.
 
 Prints the device, one line per finished notebook and, at the end, a results
 table built from ``results/*.json`` that is also written to
@@ -73,6 +78,75 @@ def execute_notebook(path: Path, output: Path, timeout: int = 1800) -> float:
     return time.perf_counter() - start
 
 
+TESTED_WITH_PREFIX = "*Tested with "
+
+
+def _duration(seconds: float) -> str:
+    """``'2 min 05 s'`` or ``'48 s'``."""
+    whole = int(round(seconds))
+    return f"{whole // 60} min {whole % 60:02d} s" if whole >= 60 else f"{whole} s"
+
+
+def tested_with_line(record: dict, seconds: float | None = None) -> str:
+    """The notebook's "tested with" line, built from its results record.
+
+    Reads only ``environment`` (python, tensorflow, keras, device, precision;
+    other keys are ignored) and, when ``seconds`` is not given, the
+    notebook's own ``seconds["notebook"]``; the time is left out if neither
+    is known. Example: ``tested_with_line(json.loads(Path("results/01_x.json")
+    .read_text()), 125)`` -> ``'*Tested with Python 3.11.7, ... 2 min 05 s (last
+    run by `python -m utils.course`).*'``.
+    """
+    env = record.get("environment", {})
+    if seconds is None:
+        seconds = record.get("seconds", {}).get("notebook")
+    shown = {key: env.get(key, "unknown") for key in
+             ("python", "tensorflow", "keras", "device", "precision")}
+    took = "" if seconds is None else f", {_duration(float(seconds))}"
+    return (f"{TESTED_WITH_PREFIX}Python {shown['python']}, TensorFlow {shown['tensorflow']}, "
+            f"Keras {shown['keras']} on {shown['device']}, precision {shown['precision']}"
+            f"{took} (last run by `python -m utils.course`).*")
+
+
+def stamp_tested_with(path: Path, line: str) -> bool:
+    """Write ``line`` into the notebook's first markdown cell; True if it changed.
+
+    An existing tested-with line is replaced; otherwise the line goes right
+    under the title (the cell's first line). Outputs and execution counts
+    are left alone. Example: ``stamp_tested_with(Path("notebooks/01_x.ipynb"), line)``.
+    """
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    cell = next((c for c in notebook.cells if c.cell_type == "markdown"), None)
+    if cell is None:
+        raise ValueError(f"{path}: no markdown cell to hold the tested-with line")
+    lines = cell.source.split("\n")
+    old = [i for i, text in enumerate(lines) if text.startswith(TESTED_WITH_PREFIX)]
+    if old:
+        new = lines[:old[0]] + [line] + lines[old[0] + 1:]
+    else:
+        new = lines[:1] + ["", line] + lines[1:]
+    if new == lines:
+        return False
+    cell.source = "\n".join(new)
+    nbformat.write(notebook, path)
+    return True
+
+
+def stamp_from_results(path: Path, results: Path, seconds: float | None = None) -> bool:
+    """Stamp ``path`` from ``results/<its stem>.json``; False if there is no results file.
+
+    Example: ``stamp_from_results(Path("notebooks/01_x.ipynb"), Path("results"))``.
+    """
+    record_path = results / f"{path.stem}.json"
+    if not record_path.is_file():
+        return False
+    line = tested_with_line(json.loads(record_path.read_text()), seconds)
+    stamp_tested_with(path, line)
+    return True
+
+
 def format_value(value) -> str:
     """Show integers with thousands separators, fractions with 4 decimals."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -131,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="write executed notebooks here instead of refreshing them in place")
     parser.add_argument("--only", nargs="*", default=None, help="name prefixes to run, e.g. 01 03")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    parser.add_argument("--stamp-only", action="store_true",
+                        help="run nothing: rewrite each notebook's tested-with line from "
+                             "its results/*.json")
     args = parser.parse_args(argv)
 
     from utils.repro import device_name, fast_precision
@@ -142,6 +219,12 @@ def main(argv: list[str] | None = None) -> int:
     if not paths:
         print(f"error: no notebooks to run in {args.notebooks}", file=sys.stderr)
         return 1
+    if args.stamp_only:
+        for path in paths:
+            target = (args.output_dir / path.name) if args.output_dir else path
+            stamped = target.is_file() and stamp_from_results(target, results_dir())
+            print(f"{target.name}: {'stamped' if stamped else 'no results file, left alone'}")
+        return 0
     print(f"Running {len(paths)} notebook(s) on {device_name()}; fastest precision "
           f"policy here: {fast_precision()} (each notebook reports the one it used)",
           flush=True)
@@ -153,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             timings[path.stem] = execute_notebook(path, output, args.timeout)
             precision = recorded_precision(results_dir() / f"{path.stem}.json", run_start)
+            record = results_dir() / f"{path.stem}.json"
+            if record.is_file() and record.stat().st_mtime >= run_start:  # from this run
+                stamp_from_results(output, results_dir(), timings[path.stem])
             print(f"[{i}/{len(paths)}] {path.name} finished in {_clock(timings[path.stem])}"
                   f"{f', precision {precision}' if precision else ''} "
                   f"(course elapsed {_clock(time.time() - run_start)})", flush=True)

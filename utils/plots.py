@@ -115,12 +115,17 @@ def plot_confusion_matrix(y_true, y_pred, class_names: Sequence[str],
                           title: str = "Confusion matrix") -> plt.Figure:
     """Draw the confusion matrix: rows are true classes, columns predictions.
 
+    The counts come from ``tf.math.confusion_matrix`` (entry ``[i, j]`` is how
+    many images of class ``i`` were predicted as class ``j``), sized by
+    ``class_names`` so a class that never occurs still gets its row and column.
     Example: ``plot_confusion_matrix(y_test, model.predict(x).argmax(1), names)``.
     """
+    import tensorflow as tf
+
     n = len(class_names)
-    matrix = np.zeros((n, n), dtype=int)
-    for t, p in zip(np.asarray(y_true).reshape(-1), np.asarray(y_pred).reshape(-1)):
-        matrix[int(t), int(p)] += 1
+    matrix = tf.math.confusion_matrix(np.asarray(y_true).reshape(-1).astype("int64"),
+                                      np.asarray(y_pred).reshape(-1).astype("int64"),
+                                      num_classes=n).numpy()
     # at least 3.6 x 3 inches, so that two long class names do not collide
     fig, ax = plt.subplots(figsize=(max(3.6, 1.0 + 0.7 * n), max(3.0, 0.8 + 0.7 * n)))
     ax.imshow(matrix, cmap="Blues")

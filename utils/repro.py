@@ -15,6 +15,10 @@ from pathlib import Path
 import numpy as np
 
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+# Flags recorded with every result: they decide which kernels a CPU runs.
+SPEED_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16")
+# Training steps per call into TensorFlow (see device_settings).
+STEPS_PER_EXECUTION = {"cpu": 16, "gpu": 16}
 
 
 def cpu_flags() -> set[str]:
@@ -63,22 +67,46 @@ def device_name() -> str:
         return f"GPU: {details.get('device_name', gpus[0].name)}"
     import os
 
-    name = platform.processor() or platform.machine()
+    return f"CPU: {cpu_model()} ({os.cpu_count()} cores)"
+
+
+def cpu_model() -> str:
+    """Return the CPU's model name from ``/proc/cpuinfo`` (else what Python knows).
+
+    Example: ``cpu_model()`` -> ``'AMD EPYC 7B13'``.
+    """
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return f"CPU: {name} ({os.cpu_count()} cores)"
+    return platform.processor() or platform.machine()
+
+
+def cpu_kind() -> str:
+    """Name the vector instructions that set this CPU's speed for the course.
+
+    ``"avx512-bf16"`` (native bfloat16), ``"avx512"``, ``"avx2"`` or
+    ``"other"`` (e.g. Arm, or flags unknown). Example: ``cpu_kind()``.
+    """
+    flags = cpu_flags()
+    if flags & set(BF16_CPU_FLAGS):
+        return "avx512-bf16"
+    if "avx512f" in flags:
+        return "avx512"
+    return "avx2" if "avx2" in flags else "other"
 
 
 def environment() -> dict:
-    """Return library versions, device and precision policy as a dict.
+    """Return library versions, device, CPU and precision policy as a dict.
 
-    Example: ``environment()["tensorflow"]``.
+    ``cpu`` and ``cpu_kind`` say which CPU ran the numbers (timings and the
+    last digits of results differ between CPU kinds); ``onednn`` is the value
+    of ``TF_ENABLE_ONEDNN_OPTS`` the run used. Example: ``environment()["tensorflow"]``.
     """
+    import os
+
     import keras
     import tensorflow as tf
 
@@ -89,14 +117,49 @@ def environment() -> dict:
         "numpy": np.__version__,
         "device": device_name(),
         "precision": keras.mixed_precision.global_policy().name,
+        "cpu": f"{cpu_model()} ({os.cpu_count()} cores)",
+        "cpu_kind": cpu_kind(),
+        "cpu_flags": sorted(cpu_flags() & set(SPEED_FLAGS)),
+        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "unset"),
     }
 
 
-def setup(seed: int = 42, precision: str = "float32", verbose: bool = True) -> dict:
+def device_settings(mixed_precision: bool = False) -> dict:
+    """The course's per-device choices, made here and nowhere else.
+
+    - ``precision``: ``"float32"``, unless ``mixed_precision`` is asked for
+      (notebook 3 only, where the heavy convolutions make it pay); then
+      :func:`fast_precision`, which picks bfloat16 only where the hardware
+      computes it natively.
+    - ``steps_per_execution`` for ``model.compile``: how many training steps
+      Keras runs per call into TensorFlow. It changes no number of the
+      training (same batches, same order, same updates); it only removes
+      Python overhead between small steps, which dominates on a CPU for the
+      small networks of notebooks 1 and 2. Batch sizes stay the course's
+      own on every device, so results do not depend on the device's memory.
+
+    Example: ``settings = device_settings()`` then
+    ``model.compile(..., steps_per_execution=settings["steps_per_execution"])``.
+    """
+    import tensorflow as tf
+
+    on_gpu = bool(tf.config.list_physical_devices("GPU"))
+    return {
+        "device": "gpu" if on_gpu else "cpu",
+        "precision": fast_precision() if mixed_precision else "float32",
+        "steps_per_execution": STEPS_PER_EXECUTION["gpu" if on_gpu else "cpu"],
+    }
+
+
+def setup(seed: int = 42, mixed_precision: bool = False, precision: str | None = None,
+          verbose: bool = True) -> dict:
     """Seed everything, enable op determinism, set the precision; print the setup.
 
-    ``precision`` is a Keras policy name (``"float32"``, ``"mixed_bfloat16"``)
-    or ``"auto"`` for :func:`fast_precision`. Returns :func:`environment`.
+    The precision comes from :func:`device_settings` (float32 unless
+    ``mixed_precision=True``); ``precision`` overrides it with a Keras policy
+    name (``"float32"``, ``"mixed_bfloat16"``, or ``"auto"`` for
+    :func:`fast_precision`). Returns :func:`environment` plus the
+    ``steps_per_execution`` of :func:`device_settings`.
     Example: ``env = setup(seed=0)``.
     """
     import keras
@@ -106,10 +169,12 @@ def setup(seed: int = 42, precision: str = "float32", verbose: bool = True) -> d
     np.random.seed(seed)
     keras.utils.set_random_seed(seed)  # seeds Python, NumPy and TensorFlow
     tf.config.experimental.enable_op_determinism()
+    settings = device_settings(mixed_precision)
     if precision == "auto":
         precision = fast_precision()
-    keras.mixed_precision.set_global_policy(precision)
+    keras.mixed_precision.set_global_policy(precision or settings["precision"])
     env = environment()
     if verbose:
-        print(" | ".join(f"{k} {v}" for k, v in env.items()) + f" | seed {seed}")
-    return env
+        shown = ("python", "tensorflow", "keras", "numpy", "device", "precision")
+        print(" | ".join(f"{k} {env[k]}" for k in shown) + f" | seed {seed}")
+    return {**env, "steps_per_execution": settings["steps_per_execution"]}
