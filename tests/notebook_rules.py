@@ -284,11 +284,20 @@ def check_markdown_before_code(nb: dict, name: str) -> list[str]:
             if i == 0 or nb["cells"][i - 1]["cell_type"] != "markdown"]
 
 
+# nbgrader's solution markers (see utils/exercises.py) are not code the reader
+# reads: the exercise notebooks replace them, so they do not count as lines.
+SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
 def long_cells(nb: dict) -> list[tuple[int, int]]:
-    """(index, line count) of every code cell over MAX_CODE_LINES lines."""
+    """(index, line count) of every code cell over MAX_CODE_LINES lines.
+
+    Lines holding only an nbgrader solution marker are not counted.
+    """
     found = []
     for i, cell in code_cells(nb):
-        count = len(text(cell["source"]).rstrip("\n").splitlines())
+        lines = text(cell["source"]).rstrip("\n").splitlines()
+        count = sum(line.strip() not in SOLUTION_MARKERS for line in lines)
         if count > MAX_CODE_LINES:
             found.append((i, count))
     return found
