@@ -418,10 +418,13 @@ def test_fine_tune_freeze_passes_on_solution(capsys, base):
     ([("base.layers[:FINE_TUNE_AT]", "base.layers[:0]")],
      ["layers of the base are trainable"]),
     ([("base.layers[:FINE_TUNE_AT]", "base.layers[FINE_TUNE_AT:]")],
-     ["base layer 0", "is trainable", "the early layers"]),
+     ["early layers of the base are trainable", "base.layers[:120]"]),
     ([("base.layers[:FINE_TUNE_AT]", "base.layers[:FINE_TUNE_AT + 1]")],
      ["base layer 120", "is frozen"]),
-], ids=["base-left-frozen", "nothing-refrozen", "top-frozen", "off-by-one"])
+    ([("if isinstance(layer, layers.BatchNormalization):", "if False:")],
+     ["BatchNormalization layer left trainable", "ImageNet's statistics"]),
+], ids=["base-left-frozen", "nothing-refrozen", "top-frozen", "off-by-one",
+        "batchnorm-trainable"])
 def test_fine_tune_freeze_mistakes(capsys, base, changes, phrases):
     assert_fails(verdict(capsys, checks.fine_tune_freeze, fine_tuned(base, *changes),
                          base, 120), "fine_tune_freeze: check failed", *phrases)

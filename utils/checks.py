@@ -896,21 +896,31 @@ def fine_tune_freeze(model: Any, base: Any, fine_tune_at: int) -> None:
                               "base can learn. Hint: set base.trainable = True, then "
                               f"freeze base.layers[:{fine_tune_at}].")
         flags = [layer.trainable for layer in base.layers]
-        if all(flags):
-            raise CheckFailed(f"all {len(flags)} layers of the base are trainable. "
+        if all(flags[:fine_tune_at]):
+            raise CheckFailed(f"all {fine_tune_at} early layers of the base are trainable. "
                               f"Hint: set trainable = False for base.layers"
                               f"[:{fine_tune_at}].")
+        norm = keras.layers.BatchNormalization
         for i, (layer, flag) in enumerate(zip(base.layers, flags)):
+            if i >= fine_tune_at and isinstance(layer, norm):
+                if flag:
+                    raise CheckFailed(
+                        f"base layer {i} ('{layer.name}') is a BatchNormalization "
+                        "layer left trainable, so fit would replace ImageNet's "
+                        "statistics with those of small alpaca batches. Hint: set "
+                        "trainable = False on the BatchNormalization layers among "
+                        f"base.layers[{fine_tune_at}:].")
+                continue
             expected = i >= fine_tune_at
             if flag != expected:
                 state = "trainable" if flag else "frozen"
                 raise CheckFailed(
                     f"base layer {i} ('{layer.name}') is {state}; layers 0-"
                     f"{fine_tune_at - 1} should be frozen and layers {fine_tune_at}-"
-                    f"{len(flags) - 1} trainable. Hint: freeze "
+                    f"{len(flags) - 1} trainable (batch norm excepted). Hint: freeze "
                     f"base.layers[:{fine_tune_at}], the early layers.")
         expected = sum(int(np.prod(w.shape)) for layer in base.layers[fine_tune_at:]
-                       for w in layer.trainable_weights)
+                       if not isinstance(layer, norm) for w in layer.trainable_weights)
         if _count_trainable(base) != expected:
             raise CheckFailed(f"the base has {_count_trainable(base):,} trainable "
                               f"parameters, expected {expected:,}.")
