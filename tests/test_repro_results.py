@@ -87,6 +87,7 @@ def test_environment_records_the_cpu(monkeypatch):
     env = repro.environment()
     assert env["cpu_kind"] == "avx2" and env["cpu_flags"] == ["avx2", "fma"]
     assert env["cpu"].endswith("cores)") and env["onednn"] in ("0", "1", "unset")
+    assert env["device"].startswith("CPU: ") and env["device"].endswith("cores, avx2)")
     monkeypatch.setattr(repro, "cpu_flags", lambda: {"avx2", "avx512f", "avx512_bf16"})
     assert repro.cpu_kind() == "avx512-bf16"
 

@@ -55,7 +55,9 @@ def fast_precision() -> str:
 
 
 def device_name() -> str:
-    """Describe the device TensorFlow computes on, e.g. ``'GPU: NVIDIA H100'``.
+    """Describe the device TensorFlow computes on.
+
+    E.g. ``'GPU: NVIDIA H100'`` or ``'CPU: AMD EPYC (2 cores, avx2)'``.
 
     Example: ``print(device_name())``.
     """
@@ -67,7 +69,8 @@ def device_name() -> str:
         return f"GPU: {details.get('device_name', gpus[0].name)}"
     import os
 
-    return f"CPU: {cpu_model()} ({os.cpu_count()} cores)"
+    # The kind tells two CPUs apart that report the same model name.
+    return f"CPU: {cpu_model()} ({os.cpu_count()} cores, {cpu_kind()})"
 
 
 def cpu_model() -> str:
