@@ -239,3 +239,47 @@ def test_mobilenet_loads_imagenet_weights_offline():
     base = keras.applications.MobileNetV2(input_shape=(160, 160, 3), include_top=False,
                                           weights="imagenet")
     assert base.count_params() == 2_257_984
+
+
+# ---------------------------------------------------------------- loaders check what they return
+
+def write_h5(path, x, y, classes=(0, 1), prefix="train"):
+    with h5py.File(path, "w") as f:
+        f[f"{prefix}_set_x"], f[f"{prefix}_set_y"] = x, y
+        f["list_classes"] = np.array(classes)
+    return path
+
+
+GOOD_X = np.zeros((4, 64, 64, 3), np.uint8)
+
+
+@pytest.mark.parametrize("x, y, classes, message", [
+    (GOOD_X.astype("float64") / 255, np.array([0, 1, 0, 1]), (0, 1), "float64, not uint8"),
+    (GOOD_X, np.array([0.0, 1.0, 0.0, 1.0]), (0, 1), "not integers"),
+    (GOOD_X, np.array([0, 1, 7, 1]), (0, 1), r"include \[7\], outside the 2 classes"),
+    (GOOD_X, np.array([0, 1, 0, 1]), (1, 2), "list_classes is"),
+], ids=["float-pixels", "float-labels", "label-outside-classes", "odd-class-list"])
+def test_h5_loader_checks_what_it_returns(tmp_path, x, y, classes, message):
+    path = write_h5(tmp_path / "bad.h5", x, y, classes)
+    with pytest.raises(DataError, match=message) as err:
+        data.read_h5_split(path, "train")
+    assert str(path) in str(err.value), "the error names the file"
+
+
+def test_class_folder_with_an_image_of_the_wrong_size(tmp_path):
+    folder = tmp_path / "signs" / "train" / "3"
+    write_tree(folder, {"good.jpg": jpeg_bytes(1, (64, 64)), "small.jpg": jpeg_bytes(2, (32, 24))})
+    with pytest.raises(DataError, match=r"small\.jpg is 32x24 pixels; every image .* 64x64"):
+        data._read_folder(folder, 3)
+
+
+@pytest.mark.parametrize("images, labels, message", [
+    (GOOD_X, np.array([0, 1, 0]), "4 images but 3 labels"),
+    (GOOD_X, np.array([0, -1, 0, 1]), r"include \[-1\]"),
+    (GOOD_X[..., :1], np.array([0, 1, 0, 1]), r"shape \(4, 64, 64, 1\), not \(n, 64, 64, 3\)"),
+    (GOOD_X, np.array([[0, 1, 0, 1]]), "not integers"),
+], ids=["length-mismatch", "negative-label", "channels", "labels-not-1d"])
+def test_check_arrays_names_what_is_wrong(images, labels, message):
+    with pytest.raises(DataError, match=message):
+        data.check_arrays(images, labels, 2, "some/source")
+    data.check_arrays(GOOD_X, np.array([0, 1, 0, 1]), 2, "some/source")  # a good set passes

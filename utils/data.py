@@ -526,11 +526,43 @@ def split_class_folders(source: str | Path, target: str | Path,
 # ---------------------------------------------------------------- loaders
 
 
-def _read_folder(folder: Path, channels: int) -> np.ndarray:
+def check_arrays(images: np.ndarray, labels: np.ndarray, n_classes: int, source: str | Path,
+                 shape: tuple[int, int, int] = (64, 64, 3)) -> None:
+    """Check what a loader returns; raise one :class:`DataError` naming ``source``.
+
+    Images must be ``uint8`` pixels (0-255) of shape ``(n, *shape)``; labels a
+    1-D integer array of the same length, every value in ``0 .. n_classes - 1``.
+    Example: ``check_arrays(x, y, 6, "signs/train")``.
+    """
+    images, labels = np.asarray(images), np.asarray(labels)
+    problem = None
+    if images.dtype != np.uint8:
+        problem = f"its images are {images.dtype}, not uint8 pixels from 0 to 255"
+    elif images.ndim != 4 or images.shape[1:] != tuple(shape):
+        problem = f"its images have shape {images.shape}, not (n, {', '.join(map(str, shape))})"
+    elif labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        problem = f"its labels are {labels.dtype} of shape {labels.shape}, not integers (n,)"
+    elif len(labels) != len(images):
+        problem = f"it has {len(images)} images but {len(labels)} labels"
+    elif len(labels) and (labels.min() < 0 or labels.max() >= n_classes):
+        bad = sorted(set(labels[(labels < 0) | (labels >= n_classes)].tolist()))[:5]
+        problem = f"its labels include {bad}, outside the {n_classes} classes 0-{n_classes - 1}"
+    if problem:
+        raise DataError(f"{source}: {problem}. Delete it and fetch it again.")
+
+
+def _read_folder(folder: Path, channels: int, size: tuple[int, int] = (64, 64)) -> np.ndarray:
     files = _image_files(folder)
     if not files:
         raise DataError(f"The class folder {folder} holds no images. Run `make data` to fetch them.")
-    return np.stack([read_image(f, channels=channels) for f in files])
+    images = []
+    for file in files:
+        image = read_image(file, channels=channels)
+        if image.shape[:2] != size:
+            raise DataError(f"{file} is {image.shape[1]}x{image.shape[0]} pixels; every image "
+                            f"of this dataset is {size[1]}x{size[0]}. Delete it and fetch it again.")
+        images.append(image)
+    return np.stack(images)
 
 
 def load_smiles(test_fraction: float = 0.2, seed: int = 0, channels: int = 3):
@@ -558,6 +590,7 @@ def load_smiles(test_fraction: float = 0.2, seed: int = 0, channels: int = 3):
     is_test[np.concatenate(test_idx)] = True
     train_order = rng.permutation(np.flatnonzero(~is_test))
     test_order = np.flatnonzero(is_test)
+    check_arrays(images, labels, 2, root, shape=(64, 64, channels))
     return (images[train_order], labels[train_order], images[test_order],
             labels[test_order], ["not smiling", "smiling"])
 
@@ -581,6 +614,7 @@ def load_signs():
             xs.append(images)
             ys.append(np.full(len(images), label, np.int64))
         parts += [np.concatenate(xs), np.concatenate(ys)]
+        check_arrays(parts[-2], parts[-1], len(class_names), root / split)
     return (*parts, class_names)
 
 
@@ -628,6 +662,12 @@ def read_h5_split(path: Path, prefix: str) -> tuple[np.ndarray, np.ndarray, np.n
             "course expects (n, 64, 64, 3) images and n labels. Delete it and "
             "fetch the course file again."
         )
+    classes = classes.reshape(-1)
+    if not np.issubdtype(classes.dtype, np.integer) or \
+            classes.tolist() != list(range(len(classes))):
+        raise DataError(f"{path}: its list_classes is {classes.tolist()}, not 0, 1, 2, ... "
+                        "Delete it and fetch the course file again.")
+    check_arrays(x, y, len(classes), path)
     return x, y, classes
 
 
