@@ -283,3 +283,68 @@ def test_check_arrays_names_what_is_wrong(images, labels, message):
     with pytest.raises(DataError, match=message):
         data.check_arrays(images, labels, 2, "some/source")
     data.check_arrays(GOOD_X, np.array([0, 1, 0, 1]), 2, "some/source")  # a good set passes
+
+
+# ---------------------------------------------------------------- any picture a person has
+
+def test_read_image_turns_phone_photos_upright(tmp_path):
+    """EXIF orientation 6 means 'rotate 90 degrees clockwise to view'."""
+    from PIL import Image
+
+    stored = np.zeros((20, 40, 3), np.uint8)  # landscape as stored: 40 wide, 20 high
+    stored[:, :20] = 255  # left half white
+    image = Image.fromarray(stored)
+    exif = image.getexif()
+    exif[0x0112] = 6
+    path = tmp_path / "phone.jpg"
+    image.save(path, exif=exif, quality=95)
+    upright = data.read_image(path)
+    assert upright.shape == (40, 20, 3), "portrait after turning upright"
+    assert upright[:15].mean() > 200 and upright[-15:].mean() < 50, "the white half is on top"
+
+
+def test_read_image_16_bit_greyscale_png_is_scaled_not_clipped(tmp_path):
+    from PIL import Image
+
+    ramp = np.linspace(0, 65535, 64 * 8).reshape(8, 64).astype(np.uint16)
+    path = tmp_path / "grey16.png"
+    Image.fromarray(ramp).save(path)
+    assert Image.open(path).mode.startswith("I")
+    pixels = data.read_image(path, channels=1)[..., 0]
+    assert pixels.min() == 0 and pixels.max() == 255
+    assert 120 <= pixels[:, 32].mean() <= 135, "mid-grey stays mid-grey"
+
+
+@pytest.mark.parametrize("kind", ["rgba-png", "palette-gif"])
+def test_read_image_lays_transparency_over_white(tmp_path, kind):
+    from PIL import Image
+
+    if kind == "palette-gif":  # index 0: yellow, marked transparent; index 1: red
+        indices = np.zeros((10, 10), np.uint8)
+        indices[:, 5:] = 1
+        image = Image.fromarray(indices, "P")
+        image.putpalette([255, 255, 0, 255, 0, 0] + [0] * 762)
+        path = tmp_path / "img.gif"
+        image.save(path, transparency=0)
+    else:
+        rgba = np.zeros((10, 10, 4), np.uint8)  # fully transparent black ...
+        rgba[:, 5:] = (255, 0, 0, 255)          # ... beside opaque red
+        path = tmp_path / "img.png"
+        Image.fromarray(rgba, "RGBA").save(path)
+    pixels = data.read_image(path)
+    assert pixels[:, :5].min() == 255, "transparent pixels become white"
+    assert tuple(pixels[5, 8]) == (255, 0, 0)
+
+
+def test_read_image_cmyk_jpeg_and_extreme_sizes(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "cmyk.jpg"
+    Image.new("CMYK", (30, 20), (0, 255, 255, 0)).save(path)  # red in CMYK
+    red = data.read_image(path)
+    assert red.shape == (20, 30, 3) and red[..., 0].mean() > 200 and red[..., 1].mean() < 60
+    tiny, huge = tmp_path / "tiny.png", tmp_path / "huge.jpg"
+    Image.new("RGB", (1, 1), (10, 20, 30)).save(tiny)
+    Image.new("RGB", (6000, 4000), (200, 100, 50)).save(huge)
+    assert data.read_image(tiny, size=(64, 64)).shape == (64, 64, 3)
+    assert data.read_image(huge, size=(64, 64)).shape == (64, 64, 3)

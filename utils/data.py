@@ -370,6 +370,26 @@ def ensure_dataset(name: str, *, root: Path | None = None, mirror_base: str | No
 # ---------------------------------------------------------------- images
 
 
+def _plain_pixels(img):
+    """Upright, 8-bit, opaque pixels from any image Pillow opens.
+
+    Phone photos store "rotated" as an EXIF tag: turn them upright. 16-bit
+    greyscale (PNG ``I;16``) is scaled to 0-255 instead of being clipped.
+    Transparent pixels (RGBA, LA, palette with transparency) are laid over
+    white rather than left at whatever colour they happen to hold.
+    """
+    from PIL import Image, ImageOps
+
+    img = ImageOps.exif_transpose(img)
+    if img.mode in ("I;16", "I;16L", "I;16B", "I"):
+        values = np.asarray(img, dtype=np.float64)
+        img = Image.fromarray(np.clip(np.round(values / 257.0), 0, 255).astype(np.uint8), "L")
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        img = img.convert("RGBA")
+        img = Image.alpha_composite(Image.new("RGBA", img.size, (255, 255, 255, 255)), img)
+    return img
+
+
 def _decode_image(path: str | Path, mode: str = "RGB", size: tuple[int, int] | None = None,
                   draft: bool = False):
     """Open and decode an image with Pillow, turning every failure into a DataError."""
@@ -386,7 +406,7 @@ def _decode_image(path: str | Path, mode: str = "RGB", size: tuple[int, int] | N
                 img.draft("RGB", (max(1, img.width // 8), max(1, img.height // 8)))
                 img.load()
                 return None
-            img = img.convert(mode)
+            img = _plain_pixels(img).convert(mode)
             if size is not None:
                 img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
             return np.asarray(img, dtype=np.uint8)
