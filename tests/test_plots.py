@@ -129,3 +129,56 @@ def test_show_prediction_binary_logit(tmp_path):
     name, probs = plots.show_prediction(model, path, ["alpaca", "not alpaca"], output="logit")
     assert name == "not alpaca"
     assert probs[1] == pytest.approx(1 / (1 + np.exp(-2.0)))
+
+
+def two_half_model(head: str):
+    """Feature map 0 = pixel brightness, map 1 = darkness; class 0 = bright, class 1 = dark."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((16, 16, 1))
+    maps = layers.Conv2D(2, 1, activation="relu", name="maps")(inputs)
+    pooled = layers.GlobalAveragePooling2D()(maps)
+    if head == "softmax":
+        outputs = layers.Dense(2, activation="softmax", name="out")(pooled)
+    else:
+        outputs = layers.Dense(1, name="out")(pooled)  # logit > 0 means class 1 (dark)
+    model = keras.Model(inputs, outputs)
+    model.get_layer("maps").set_weights([np.array([1.0, -1.0]).reshape(1, 1, 1, 2),
+                                         np.array([0.0, 1.0])])
+    weights = np.eye(2) if head == "softmax" else np.array([[-1.0], [1.0]])
+    model.get_layer("out").set_weights([weights, np.zeros(weights.shape[1])])
+    return model
+
+
+@pytest.mark.parametrize("head", ["softmax", "logit"])
+def test_grad_cam_finds_the_half_that_holds_each_class(head):
+    image = np.zeros((16, 16, 1), "float32")
+    image[:, :8] = 1.0  # left half bright: evidence for class 0; right half dark: class 1
+    model = two_half_model(head)
+    for class_index, (strong, weak) in {0: (slice(0, 8), slice(8, 16)),
+                                        1: (slice(8, 16), slice(0, 8))}.items():
+        heat, explained = plots.grad_cam(model, image, class_index=class_index)
+        assert explained == class_index and heat.shape == (16, 16)
+        assert heat[:, strong].min() > 0.99 and heat[:, weak].max() == 0.0, (head, class_index)
+    assert plots.grad_cam(model, image, layer_name="maps")[0].max() == 1.0
+
+
+def test_grad_cam_skips_a_final_1x1_pooling():
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((8, 8, 3))
+    x = layers.Conv2D(4, 3, padding="same", name="last_conv")(inputs)
+    x = layers.AveragePooling2D(8, name="pool")(x)  # (1, 1, 4): no "where" left
+    model = keras.Model(inputs, layers.Dense(3, activation="softmax")(layers.Flatten()(x)))
+    heat, _ = plots.grad_cam(model, np.ones((8, 8, 3), "float32"))
+    assert heat.shape == (8, 8), "the default layer is the last map larger than 1x1"
+
+
+def test_show_grad_cam_draws_image_and_overlay():
+    heat = np.zeros((4, 4))
+    heat[:2, :2] = 1.0
+    fig = plots.show_grad_cam(np.zeros((32, 32, 3), np.uint8), heat, title="demo")
+    assert len(fig.axes) == 3 and fig.axes[1].images[-1].get_array().shape == (32, 32)
+    matplotlib.pyplot.close(fig)

@@ -252,3 +252,67 @@ def show_prediction(model, path: str | Path, class_names: Sequence[str],
     fig.tight_layout()
     plt.show()
     return class_names[best], probs
+
+
+def grad_cam(model, image, class_index: int | None = None,
+             layer_name: str | None = None) -> tuple[np.ndarray, int]:
+    """Grad-CAM: where in ``image`` the evidence for one class lies.
+
+    Takes the feature maps ``A^k`` of a convolutional layer (by default the
+    last layer whose output is a 4-D feature map) and the score ``y^c`` of
+    class ``c`` (the softmax probability, or for a single-logit binary model
+    the logit for class 1 and minus the logit for class 0); a 1x1 pooled map
+    is never chosen by default, since it has no "where". Each map gets the
+    weight ``a_k = mean over positions of dy^c/dA^k``; the heatmap is
+    ``ReLU(sum_k a_k A^k)``, scaled to [0, 1] (all zeros if nothing is
+    positive). ``image`` is one input exactly as the model takes it (already
+    scaled). ``class_index=None`` explains the predicted class. Returns the
+    heatmap at the layer's resolution and the class it explains.
+    Example: ``heat, c = grad_cam(resnet, x_test[0])``.
+    """
+    import keras
+    import tensorflow as tf
+
+    if layer_name is None:
+        maps = [layer for layer in model.layers if len(layer.output.shape) == 4
+                and layer.output.shape[1] * layer.output.shape[2] > 1]  # not a 1x1 pool
+        if not maps:
+            raise ValueError(f"{model.name} has no layer with feature maps larger than 1x1")
+        layer_name = maps[-1].name
+    probe = keras.Model(model.inputs, [model.get_layer(layer_name).output, model.outputs[0]])
+    batch = tf.convert_to_tensor(np.asarray(image, dtype="float32")[None])
+    with tf.GradientTape() as tape:
+        features, scores = probe(batch, training=False)
+        scores = tf.cast(scores, "float32")[0]
+        if scores.shape[-1] == 1:  # one logit: positive means class 1
+            class_index = int(scores[0] > 0) if class_index is None else class_index
+            score = scores[0] if class_index == 1 else -scores[0]
+        else:
+            class_index = int(tf.argmax(scores)) if class_index is None else class_index
+            score = scores[class_index]
+    grads = tf.cast(tape.gradient(score, features), "float32")[0]
+    weights = tf.reduce_mean(grads, axis=(0, 1))
+    heat = tf.nn.relu(tf.reduce_sum(weights * tf.cast(features[0], "float32"), axis=-1)).numpy()
+    return (heat / heat.max() if heat.max() > 0 else heat), class_index
+
+
+def show_grad_cam(image, heatmap: np.ndarray, title: str = "Grad-CAM",
+                  alpha: float = 0.45) -> plt.Figure:
+    """Show an image beside the same image with a Grad-CAM heatmap laid over it.
+
+    The heatmap is stretched to the image's size (bilinear); red means strong
+    evidence for the class. Example: ``show_grad_cam(x_test_orig[0], heat)``.
+    """
+    import tensorflow as tf
+
+    array = _as_image(image)
+    height, width = array.shape[:2]
+    big = tf.image.resize(np.asarray(heatmap, "float32")[..., None], (height, width)).numpy()[..., 0]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(6, 3.2))
+    _show(left, image, "image")
+    _show(right, image, "evidence (red = strong)")
+    shown = right.imshow(big, cmap="jet", alpha=alpha, vmin=0, vmax=1)
+    fig.colorbar(shown, ax=right, fraction=0.046, pad=0.04)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
