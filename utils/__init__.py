@@ -15,11 +15,11 @@ TensorFlow is touched. It then sets three environment defaults *before* TensorFl
 imported, so import it first in a notebook:
 
 - ``TF_ENABLE_ONEDNN_OPTS=1`` on x86-64 CPUs: TensorFlow's oneDNN kernels for
-  convolutions, matrix products and batch normalisation. TensorFlow turns them
-  on by itself only on CPUs with AVX-512 VNNI or newer; on an AVX2-only CPU
-  (most laptops) it falls back to slower Eigen kernels. Measured on a 2-core
-  AMD Zen 3 (AVX2): ResNet50 training 3.5x faster, notebook 2's small network
-  3.8x faster, same accuracy (``benchmarks/RESULTS.md``). Set it to ``0``
+  convolutions, matrix products and batch normalisation. TensorFlow 2.21 turned
+  them on by itself on an AVX-512 CPU but not on an AVX2-only one (like most
+  laptops), where it falls back to slower Eigen kernels. Measured on a 2-core
+  AMD Zen 3 (AVX2): ResNet50 training 1.9 times faster, notebook 2's small
+  network 4 times faster (``benchmarks/RESULTS.md``). Set it to ``0``
   yourself to compare;
 
 - ``TF_CPP_MIN_LOG_LEVEL=3`` hides TensorFlow's C++ info, warning and error
