@@ -98,3 +98,17 @@ def test_solution_marker_lines_do_not_count_towards_the_cell_length_rule():
     assert rules.long_cells({"cells": [cell]}) == []
     cell["source"] = "\n".join([*marked, "one_more = 1"])
     assert rules.long_cells({"cells": [cell]}) == [(0, rules.MAX_CODE_LINES + 1)]
+
+
+def test_relative_links_in_the_exercise_notebooks_resolve():
+    """Exercise notebooks sit one folder deeper: their links to images/ must still work."""
+    import re
+
+    folder = ROOT / "notebooks" / "exercises"
+    for path in sorted(folder.glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type != "markdown":
+                continue
+            for target in re.findall(r"\]\((\.\.?/[^)\s]+)\)", cell.source):
+                assert (folder / target).resolve().is_file(), f"{path.name}: {target} not found"

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,6 +210,8 @@ def make_exercise(solution: Path) -> nbformat.NotebookNode:
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
+        if cell.cell_type == "markdown":  # one folder deeper: ../images -> ../../images
+            cell.source = re.sub(r"\]\(\.\./", "](../../", cell.source)
         if cell.cell_type != "code" or BEGIN not in cell.source:
             cells.append(cell)
             continue
