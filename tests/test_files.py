@@ -276,7 +276,7 @@ def test_class_folder_with_an_image_of_the_wrong_size(tmp_path):
 @pytest.mark.parametrize("images, labels, message", [
     (GOOD_X, np.array([0, 1, 0]), "4 images but 3 labels"),
     (GOOD_X, np.array([0, -1, 0, 1]), r"include \[-1\]"),
-    (GOOD_X[..., :1], np.array([0, 1, 0, 1]), r"shape \(4, 64, 64, 1\), not \(n, 64, 64, 3\)"),
+    (GOOD_X[..., :1], np.array([0, 1, 0, 1]), r"shape \(4, 64, 64, 1\); the course expects \(n, 64, 64, 3\)"),
     (GOOD_X, np.array([[0, 1, 0, 1]]), "not integers"),
 ], ids=["length-mismatch", "negative-label", "channels", "labels-not-1d"])
 def test_check_arrays_names_what_is_wrong(images, labels, message):

@@ -174,7 +174,7 @@ def results_table(names: list[str], results_dir: Path, since: float | None = Non
             problems.append(f"{name}: wrote no results/{name}.json")
             rows.append(f"| {name} | (no results) | | | FAIL | |")
             continue
-        if since is not None and path.stat().st_mtime < since:
+        if since is not None and not written_since(path, since):
             problems.append(f"{name}: results/{name}.json was not written by this run")
         record = json.loads(path.read_text())
         total = (wall or {}).get(name, sum(record.get("seconds", {}).values()))
@@ -189,9 +189,14 @@ def results_table(names: list[str], results_dir: Path, since: float | None = Non
     return "\n".join(rows), problems
 
 
+def written_since(record_path: Path, since: float) -> bool:
+    """True if the results file exists and was written at or after ``since`` (this run)."""
+    return record_path.is_file() and record_path.stat().st_mtime >= since
+
+
 def recorded_precision(record_path: Path, since: float) -> str | None:
     """The precision policy a results file written since ``since`` records, else None."""
-    if not record_path.is_file() or record_path.stat().st_mtime < since:
+    if not written_since(record_path, since):
         return None
     return json.loads(record_path.read_text()).get("environment", {}).get("precision")
 
@@ -235,9 +240,9 @@ def main(argv: list[str] | None = None) -> int:
         output = (args.output_dir / path.name) if args.output_dir else path
         try:
             timings[path.stem] = execute_notebook(path, output, args.timeout)
-            precision = recorded_precision(results_dir() / f"{path.stem}.json", run_start)
             record = results_dir() / f"{path.stem}.json"
-            if record.is_file() and record.stat().st_mtime >= run_start:  # from this run
+            precision = recorded_precision(record, run_start)
+            if written_since(record, run_start):  # never stamp from an old run's file
                 stamp_from_results(output, results_dir(), timings[path.stem])
             print(f"[{i}/{len(paths)}] {path.name} finished in {_clock(timings[path.stem])}"
                   f"{f', precision {precision}' if precision else ''} "

@@ -559,7 +559,8 @@ def check_arrays(images: np.ndarray, labels: np.ndarray, n_classes: int, source:
     if images.dtype != np.uint8:
         problem = f"its images are {images.dtype}, not uint8 pixels from 0 to 255"
     elif images.ndim != 4 or images.shape[1:] != tuple(shape):
-        problem = f"its images have shape {images.shape}, not (n, {', '.join(map(str, shape))})"
+        problem = (f"its images have shape {images.shape}; the course expects "
+                   f"(n, {', '.join(map(str, shape))})")
     elif labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         problem = f"its labels are {labels.dtype} of shape {labels.shape}, not integers (n,)"
     elif len(labels) != len(images):
@@ -647,7 +648,8 @@ H5_LAYOUT = {
 def read_h5_split(path: Path, prefix: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Read ``<prefix>_set_x``, ``<prefix>_set_y`` and ``list_classes`` from a course h5 file.
 
-    Checks the keys and shapes: images ``(n, 64, 64, 3)`` and ``n`` labels.
+    Checks the keys, the class list and, with :func:`check_arrays`, the
+    images ``(n, 64, 64, 3)`` uint8 and ``n`` integer labels.
     Example: ``x, y, classes = read_h5_split(path, "test")``.
     """
     import h5py
@@ -675,14 +677,7 @@ def read_h5_split(path: Path, prefix: str) -> tuple[np.ndarray, np.ndarray, np.n
         raise
     except (OSError, KeyError, ValueError) as err:
         raise DataError(f"{path} could not be read ({err}). Delete it and fetch it again.") from None
-    y = y.reshape(-1)
-    if x.ndim != 4 or x.shape[1:] != (64, 64, 3) or len(y) != len(x):
-        raise DataError(
-            f"{path} holds images of shape {x.shape} and {len(y)} labels; the "
-            "course expects (n, 64, 64, 3) images and n labels. Delete it and "
-            "fetch the course file again."
-        )
-    classes = classes.reshape(-1)
+    y, classes = y.reshape(-1), classes.reshape(-1)
     if not np.issubdtype(classes.dtype, np.integer) or \
             classes.tolist() != list(range(len(classes))):
         raise DataError(f"{path}: its list_classes is {classes.tolist()}, not 0, 1, 2, ... "

@@ -8,6 +8,7 @@ what the run uses.
 
 from __future__ import annotations
 
+import os
 import platform
 import random
 from pathlib import Path
@@ -67,8 +68,6 @@ def device_name() -> str:
     if gpus:
         details = tf.config.experimental.get_device_details(gpus[0])
         return f"GPU: {details.get('device_name', gpus[0].name)}"
-    import os
-
     # The kind tells two CPUs apart that report the same model name.
     return f"CPU: {cpu_model()} ({os.cpu_count()} cores, {cpu_kind()})"
 
@@ -108,8 +107,6 @@ def environment() -> dict:
     last digits of results differ between CPU kinds); ``onednn`` is the value
     of ``TF_ENABLE_ONEDNN_OPTS`` the run used. Example: ``environment()["tensorflow"]``.
     """
-    import os
-
     import keras
     import tensorflow as tf
 
