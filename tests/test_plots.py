@@ -96,8 +96,30 @@ def test_show_mistakes(images):
 
 def test_show_feature_maps(tiny_model, images):
     fig = plots.show_feature_maps(tiny_model, ["conv", "relu"], images[0] / 255.0, max_maps=4)
-    assert len(fig.axes) == 2 * 5
+    assert len(fig.axes) == 2 * 5 + 2  # 2 rows of input + 4 maps, one colour bar per row
     assert fig.axes[0].get_ylabel().startswith("conv\n30x30")
+    for row in range(2):  # all maps of a row share one colour scale
+        limits = {fig.axes[row * 5 + k].images[0].get_clim() for k in range(1, 5)}
+        assert len(limits) == 1
+
+
+def test_show_mistakes_worst_first(images):
+    y_true = np.array([0, 1, 2, 0])
+    probs = np.array([[0.2, 0.7, 0.1], [0.1, 0.8, 0.1], [0.6, 0.3, 0.1], [0.05, 0.05, 0.9]])
+    fig = plots.show_mistakes(images[:4], y_true, probs.argmax(1), ["a", "b", "c"],
+                              probabilities=probs)
+    titles = [ax.get_title() for ax in fig.axes if ax.images]
+    assert [t.splitlines()[0] for t in titles] == ["true a", "true c", "true a"]
+    assert titles[0].endswith("p(true) 0.05")  # index 3: highest loss first
+
+
+def test_plot_history_labels_each_phase():
+    h = {"accuracy": [0.5], "val_accuracy": [0.5], "loss": [1.0], "val_loss": [1.0]}
+    fig = plots.plot_history(h, h, h, phase_labels=["re-estimated", "longer run"])
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()][-2:] == \
+        ["re-estimated", "longer run"]
+    with pytest.raises(ValueError, match="phase labels"):
+        plots.plot_history(h, h, phase_labels=["a", "b"])
 
 
 def test_show_augmentations(images):

@@ -85,6 +85,7 @@ _import_tensorflow_quietly()
 from utils.data import (  # noqa: E402
     DataError,
     check_image_folder,
+    duplicate_groups,
     ensure_dataset,
     image_folder_datasets,
     install_keras_weights,
@@ -93,6 +94,7 @@ from utils.data import (  # noqa: E402
     load_smiles,
     read_image,
     split_class_folders,
+    train_val_split,
 )
 from utils.plots import (  # noqa: E402
     grad_cam,
@@ -106,6 +108,7 @@ from utils.plots import (  # noqa: E402
     show_mistakes,
     show_prediction,
 )
+from utils.models import models_dir, save_model  # noqa: E402
 from utils.repro import environment, fast_precision, setup  # noqa: E402
 from utils.results import load_results, results_dir, save_results  # noqa: E402
 
@@ -113,6 +116,7 @@ __all__ = [
     "REPO_ROOT",
     "DataError",
     "check_image_folder",
+    "duplicate_groups",
     "ensure_dataset",
     "environment",
     "fast_precision",
@@ -123,10 +127,12 @@ __all__ = [
     "load_results",
     "load_signs",
     "load_smiles",
+    "models_dir",
     "plot_confusion_matrix",
     "plot_history",
     "read_image",
     "results_dir",
+    "save_model",
     "save_results",
     "setup",
     "show_augmentations",
@@ -137,4 +143,5 @@ __all__ = [
     "show_mistakes",
     "show_prediction",
     "split_class_folders",
+    "train_val_split",
 ]

@@ -572,6 +572,53 @@ def check_arrays(images: np.ndarray, labels: np.ndarray, n_classes: int, source:
         raise DataError(f"{source}: {problem}. Delete it and fetch it again.")
 
 
+def duplicate_groups(images: np.ndarray) -> list[np.ndarray]:
+    """Group the indexes of byte-identical images; every image is in exactly one group.
+
+    Groups come in order of their first member; most hold one index.
+    Example: ``[g for g in duplicate_groups(x_train) if len(g) > 1]`` lists the copies.
+    """
+    first: dict[bytes, int] = {}
+    members: list[list[int]] = []
+    for i, image in enumerate(np.asarray(images)):
+        key = hashlib.sha256(np.ascontiguousarray(image).tobytes()).digest()
+        if key not in first:
+            first[key] = len(members)
+            members.append([])
+        members[first[key]].append(i)
+    return [np.array(m) for m in members]
+
+
+def train_val_split(images: np.ndarray, labels: np.ndarray, val_fraction: float = 0.15,
+                    seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Split indexes into training and validation, stratified by class, copies kept together.
+
+    Byte-identical images form one group (see :func:`duplicate_groups`) and a
+    group goes wholly to one side, so no validation image has a twin in the
+    training part. Each class gives about ``val_fraction`` of its images.
+    Returns ``(train_idx, val_idx)``, both shuffled with ``seed``.
+    Example: ``fit_idx, val_idx = train_val_split(x_train, y_train, 0.15, seed=0)``.
+    """
+    labels = np.asarray(labels).reshape(-1)
+    if len(labels) != len(images):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels")
+    rng = np.random.default_rng(seed)
+    groups = duplicate_groups(images)
+    val: list[int] = []
+    for label in np.unique(labels):
+        own = [g for g in groups if labels[g[0]] == label]
+        wanted = int(round(val_fraction * sum(len(g) for g in own)))
+        taken = 0
+        for k in rng.permutation(len(own)):
+            if taken >= wanted:
+                break
+            val.extend(own[k].tolist())
+            taken += len(own[k])
+    is_val = np.zeros(len(labels), bool)
+    is_val[val] = True
+    return rng.permutation(np.flatnonzero(~is_val)), rng.permutation(np.flatnonzero(is_val))
+
+
 def _read_folder(folder: Path, channels: int, size: tuple[int, int] = (64, 64)) -> np.ndarray:
     files = _image_files(folder)
     if not files:

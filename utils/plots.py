@@ -77,14 +77,17 @@ def _history_dict(history) -> dict[str, list[float]]:
     return dict(getattr(history, "history", history))
 
 
-def plot_history(*histories, metric: str = "accuracy",
-                 title: str = "Learning curves") -> plt.Figure:
+def plot_history(*histories, metric: str = "accuracy", title: str = "Learning curves",
+                 phase_labels: Sequence[str] | str = "fine-tuning starts") -> plt.Figure:
     """Plot accuracy and loss per epoch, training vs validation, in two panels.
 
-    Pass one history, or two (e.g. frozen training then fine-tuning): they are
-    joined and a dashed line marks where the second phase begins. Accepts
-    Keras ``History`` objects or their ``.history`` dicts.
-    Example: ``plot_history(history)`` or ``plot_history(frozen, fine_tuned)``.
+    Pass one history, or several phases (e.g. frozen training then
+    fine-tuning): they are joined and a dashed line marks where each later
+    phase begins, labelled by ``phase_labels`` (one string per boundary, or
+    one string for all). Accepts Keras ``History`` objects or their
+    ``.history`` dicts.
+    Example: ``plot_history(history)`` or ``plot_history(frozen, tuned,
+    phase_labels="fine-tuning starts")``.
     """
     joined: dict[str, list[float]] = {}
     starts = []
@@ -93,14 +96,17 @@ def plot_history(*histories, metric: str = "accuracy",
         starts.append(len(next(iter(joined.values()), [])))
         for key, values in d.items():
             joined.setdefault(key, []).extend(float(v) for v in values)
+    labels = [phase_labels] * len(starts[1:]) if isinstance(phase_labels, str) else list(phase_labels)
+    if len(labels) != len(starts[1:]):
+        raise ValueError(f"{len(starts) - 1} phase boundaries but {len(labels)} phase labels")
     fig, axes = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
     for ax, name in zip(axes, (metric, "loss")):
         for key, label in ((name, "training"), (f"val_{name}", "validation")):
             if key in joined:
                 epochs = np.arange(1, len(joined[key]) + 1)
                 ax.plot(epochs, joined[key], marker="o", markersize=3, label=label)
-        for start in starts[1:]:
-            ax.axvline(start + 0.5, color="gray", linestyle="--", label="fine-tuning starts")
+        for k, (start, label) in enumerate(zip(starts[1:], labels)):
+            ax.axvline(start + 0.5, color=f"C{k + 2}", linestyle="--", label=label)
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)
         ax.legend()
@@ -143,15 +149,33 @@ def plot_confusion_matrix(y_true, y_pred, class_names: Sequence[str],
 
 
 def show_mistakes(images, y_true, y_pred, class_names: Sequence[str],
-                  max_images: int = 8, title: str = "Misclassified images") -> plt.Figure:
+                  max_images: int = 8, title: str = "Misclassified images",
+                  probabilities=None) -> plt.Figure:
     """Show up to ``max_images`` wrongly classified images, true vs predicted.
 
-    Example: ``show_mistakes(x_test, y_test, predictions, names)``.
+    With ``probabilities`` (one row of class probabilities per image, or one
+    probability of the second class for a binary model) the worst mistakes
+    come first: those with the highest loss, ``-log p(true class)``, whatever
+    their class; each title then shows the probability given to the true
+    class. Without it, the first mistakes in data order are shown.
+    Example: ``show_mistakes(x_test, y_test, probs.argmax(1), names, probabilities=probs)``.
     """
     y_true = np.asarray(y_true).reshape(-1)
     y_pred = np.asarray(y_pred).reshape(-1)
-    wrong = np.flatnonzero(y_true != y_pred)[:max_images]
-    titles = [f"true {class_names[y_true[i]]}\npred {class_names[y_pred[i]]}" for i in wrong]
+    wrong = np.flatnonzero(y_true != y_pred)
+    p_true = None
+    if probabilities is not None:
+        probs = np.asarray(probabilities, dtype="float64")
+        if probs.ndim == 1 or probs.shape[-1] == 1:  # binary: probability of class 1
+            probs = probs.reshape(-1)
+            probs = np.stack([1 - probs, probs], axis=1)
+        if len(probs) != len(y_true):
+            raise ValueError(f"{len(probs)} probability rows for {len(y_true)} labels")
+        p_true = probs[np.arange(len(y_true)), y_true]
+        wrong = wrong[np.argsort(p_true[wrong], kind="stable")]  # lowest p(true) = highest loss
+    wrong = wrong[:max_images]
+    titles = [f"true {class_names[y_true[i]]}\npred {class_names[y_pred[i]]}"
+              + ("" if p_true is None else f"\np(true) {p_true[i]:.2f}") for i in wrong]
     if len(wrong) == 0:
         fig, ax = plt.subplots(figsize=(4, 1))
         ax.axis("off")
@@ -165,7 +189,9 @@ def show_feature_maps(model, layer_names: Sequence[str], image,
                       max_maps: int = 8, title: str = "Feature maps") -> plt.Figure:
     """Show the first ``max_maps`` channels each named layer computes for one image.
 
-    One row per layer; the input image comes first. ``image`` must already be
+    One row per layer; the input image comes first. All channels of a row
+    share one colour scale, shown by the row's colour bar, so a bright map
+    really is a stronger response than a dark one in the same row. ``image`` must already be
     prepared as the model expects (e.g. scaled to [0, 1]), without a batch axis.
     Example: ``show_feature_maps(model, ["conv", "relu", "pool"], x_test[0])``.
     """
@@ -177,20 +203,23 @@ def show_feature_maps(model, layer_names: Sequence[str], image,
     if len(layer_names) == 1:
         outputs = [outputs]
     fig, axes = plt.subplots(len(layer_names), max_maps + 1,
-                             figsize=(1.35 * (max_maps + 1), 1.5 * len(layer_names)), squeeze=False)
+                             figsize=(1.45 * (max_maps + 1), 1.5 * len(layer_names)), squeeze=False,
+                             layout="constrained")  # leaves room for the colour bars
     for row, (name, out) in enumerate(zip(layer_names, outputs)):
         maps = np.asarray(out, dtype="float32")[0]
         _show(axes[row, 0], image, "input" if row == 0 else None)
         axes[row, 0].set_ylabel(f"{name}\n{maps.shape[0]}x{maps.shape[1]}", fontsize=8)
+        shown = maps[..., :max_maps]
+        low, high = float(shown.min()), float(shown.max())  # one colour scale per row
         for k in range(max_maps):
             ax = axes[row, k + 1]
-            ax.imshow(maps[..., k], cmap="viridis")
+            picture = ax.imshow(maps[..., k], cmap="viridis", vmin=low, vmax=high)
             ax.set_xticks([])
             ax.set_yticks([])
             if row == 0:
                 ax.set_title(f"channel {k}", fontsize=8)
+        fig.colorbar(picture, ax=list(axes[row, 1:]), fraction=0.02, pad=0.01)
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
