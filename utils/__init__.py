@@ -110,7 +110,7 @@ from utils.plots import (  # noqa: E402
 )
 from utils.models import models_dir, save_model  # noqa: E402
 from utils.repro import environment, fast_precision, setup  # noqa: E402
-from utils.results import load_results, results_dir, save_results  # noqa: E402
+from utils.results import load_results, results_dir, save_results, seed_study  # noqa: E402
 
 __all__ = [
     "REPO_ROOT",
@@ -134,6 +134,7 @@ __all__ = [
     "results_dir",
     "save_model",
     "save_results",
+    "seed_study",
     "setup",
     "show_augmentations",
     "show_examples",

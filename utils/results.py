@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import numbers
 import os
+import statistics
 import time
 from pathlib import Path
 
@@ -81,3 +82,29 @@ def load_results(notebook: str) -> dict:
     raise FileNotFoundError(
         f"No results for {notebook}: run notebooks/{notebook}.ipynb first."
     )
+
+
+SEED_STUDY = REPO_ROOT / "benchmarks" / "seed_study.json"
+
+
+def seed_study(notebook: str, metrics: list[str], path: Path | None = None) -> str:
+    """Summarise a notebook's metrics over the seeds of ``benchmarks/seed_study.py``.
+
+    Returns one line per metric, ``name: mean ± standard deviation (min to max)
+    over N seeds``, headed by the CPU and precision the study ran on; or one
+    line saying that no study has been recorded for this notebook.
+    Example: ``print(seed_study("02_signs_functional", ["course_test_accuracy"]))``.
+    """
+    path = path or SEED_STUDY
+    study = json.loads(path.read_text()) if path.is_file() else {}
+    runs = study.get("notebooks", {}).get(notebook)
+    if not runs:
+        return f"No seed study recorded for {notebook} yet: run `python benchmarks/seed_study.py`."
+    lines = [f"Seed study, {len(runs['seeds'])} seeds ({', '.join(map(str, runs['seeds']))}) "
+             f"on {study['environment']['device']}, {runs['precision']}:"]
+    for name in metrics:
+        values = [run[name] for run in runs["metrics"]]
+        mean, std = statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+        lines.append(f"  {name}: {mean:.3f} ± {std:.3f} (min {min(values):.3f}, "
+                     f"max {max(values):.3f})")
+    return "\n".join(lines)
