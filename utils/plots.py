@@ -306,26 +306,29 @@ def show_predictions(model, paths, top_k: int = 3, columns: int = 4) -> plt.Figu
         raise ValueError("no image files given")
     columns = max(1, min(columns, len(results)))
     rows = -(-len(results) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(2.5 * columns, 3.0 * rows), squeeze=False)
+    below = min(top_k, len(sidecar["class_names"])) - 1 if sidecar["output"] == "softmax" else 0
+    aspect = sidecar["input_size"][0] / sidecar["input_size"][1]  # height / width of each panel
+    fig, axes = plt.subplots(rows, columns, squeeze=False, layout="constrained",
+                             figsize=(max(2.5 * columns, 5.0), (2.5 * aspect + 0.6 + 0.2 * below) * rows))
     for ax, result, view in zip(axes.flat, results, views):
         name = Path(result["file"]).name
         if not result["ok"]:
             ax.set_xticks([])
             ax.set_yticks([])
+            ax.set_box_aspect(aspect)
             ax.set_title(f"{name}\ncould not be read", fontsize=9, color="tab:red")
             reason = result["error"].replace(result["file"], name)
             ax.text(0.5, 0.5, "\n".join(textwrap.wrap(reason, 30)[:6]), ha="center",
                     va="center", fontsize=7, transform=ax.transAxes)
             continue
         _show(ax, view, f"{name}\n{result['class']} ({result['probability']:.2f})")
-        if sidecar["output"] == "softmax" and len(result["top_k"]) > 1:
+        if below:
             ax.set_xlabel("\n".join(f"{t['class']}: {t['probability']:.2f}"
                                      for t in result["top_k"][1:]), fontsize=8)
     for ax in list(axes.flat)[len(results):]:
         ax.axis("off")
     source = f" (saved by {sidecar['notebook']})" if sidecar.get("notebook") else ""
     fig.suptitle(f"Predictions of the {sidecar.get('name', 'saved')} model{source}")
-    fig.tight_layout()
     return fig
 
 
