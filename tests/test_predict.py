@@ -387,6 +387,16 @@ def test_pillow_size_limit_warning_silenced_refusal_reported(tmp_path, monkeypat
         data.read_image(large)
 
 
+@pytest.mark.parametrize("mode,key,kept", [("L", 0, 100), ("RGB", (0, 0, 0), (100, 100, 100))])
+def test_colour_key_transparency_becomes_white(tmp_path, mode, key, kept):
+    path = tmp_path / "keyed.png"
+    image = Image.new(mode, (4, 4), key)
+    image.paste(kept, (2, 0, 4, 4))
+    image.save(path, transparency=key)  # pixels of the key colour are transparent
+    pixels = data.read_image(path, channels=1)[..., 0]
+    assert (pixels[:, :2] == 255).all() and (pixels[:, 2:] == 100).all()
+
+
 BAD = {"missing.png": "does not exist", "empty.jpg": "empty (0 bytes)",
        "truncated.jpg": "damaged", "notes.jpg": "not an image file",
        "a_folder": "is a folder", "photo.heic": "pillow-heif"}
