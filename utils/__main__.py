@@ -112,8 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     fetch_parser = commands.add_parser("fetch", help="fetch and verify the datasets")
     fetch_parser.add_argument("datasets", nargs="*", help=f"default: {' '.join(COURSE_DATASETS)}")
     predict_parser = commands.add_parser("predict", help="classify image files with a saved model")
-    predict_parser.add_argument("model", metavar="MODEL", help="smiles, signs, resnet50_signs (resnet50), alpaca, "
-                                              "or the path of a .keras file")
+    predict_parser.add_argument("model", metavar="MODEL",
+                                help="smiles, signs, resnet50_signs (resnet50), alpaca, "
+                                     "or the path of a .keras file")
     predict_parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
     predict_parser.add_argument("--top-k", type=_positive, default=3, metavar="K",
                                 help="how many of the best classes to list (default 3)")
