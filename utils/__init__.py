@@ -4,6 +4,7 @@ One module per concern:
 
 - :mod:`utils.data`     find, fetch, verify and load the datasets;
 - :mod:`utils.plots`    the figures the notebooks draw;
+- :mod:`utils.models`   save a trained model with its sidecar, load it, predict files;
 - :mod:`utils.repro`    seeds, op determinism, versions, precision policy;
 - :mod:`utils.results`  each notebook's headline metrics in ``results/``;
 - :mod:`utils.versions` the oldest library versions the course works with.
@@ -107,14 +108,16 @@ from utils.plots import (  # noqa: E402
     show_grid,
     show_mistakes,
     show_prediction,
+    show_predictions,
 )
-from utils.models import models_dir, save_model  # noqa: E402
+from utils.models import ModelError, load_model, models_dir, predict_files, save_model  # noqa: E402
 from utils.repro import environment, fast_precision, setup  # noqa: E402
 from utils.results import load_results, results_dir, save_results, seed_study  # noqa: E402
 
 __all__ = [
     "REPO_ROOT",
     "DataError",
+    "ModelError",
     "check_image_folder",
     "duplicate_groups",
     "ensure_dataset",
@@ -124,12 +127,14 @@ __all__ = [
     "image_folder_datasets",
     "install_keras_weights",
     "load_course_h5",
+    "load_model",
     "load_results",
     "load_signs",
     "load_smiles",
     "models_dir",
     "plot_confusion_matrix",
     "plot_history",
+    "predict_files",
     "read_image",
     "results_dir",
     "save_model",
@@ -143,6 +148,7 @@ __all__ = [
     "show_grid",
     "show_mistakes",
     "show_prediction",
+    "show_predictions",
     "split_class_folders",
     "train_val_split",
 ]

@@ -370,64 +370,133 @@ def ensure_dataset(name: str, *, root: Path | None = None, mirror_base: str | No
 # ---------------------------------------------------------------- images
 
 
+HEIF_SUFFIXES = (".heic", ".heif")  # read only with pillow-heif installed
+
+
+def _orientation(img) -> int:
+    """The EXIF orientation tag (1 = upright), or 1 when the EXIF data cannot be read."""
+    try:
+        return int(img.getexif().get(0x0112, 1))
+    except Exception:  # damaged EXIF must not stop a picture whose pixels are fine
+        return 1
+
+
 def _plain_pixels(img):
     """Upright, 8-bit, opaque pixels from any image Pillow opens.
 
     Phone photos store "rotated" as an EXIF tag: turn them upright. 16-bit
-    greyscale (PNG ``I;16``) is scaled to 0-255 instead of being clipped.
-    Transparent pixels (RGBA, LA, palette with transparency) are laid over
+    greyscale (PNG ``I;16``) is scaled to 0-255 instead of being clipped
+    (Pillow already reduces 16-bit colour PNGs to 8 bits). Transparent pixels
+    (RGBA, LA, a palette or a colour key with transparency) are laid over
     white rather than left at whatever colour they happen to hold.
     """
     from PIL import Image, ImageOps
 
-    img = ImageOps.exif_transpose(img)
+    if _orientation(img) != 1:
+        img = ImageOps.exif_transpose(img)
     if img.mode in ("I;16", "I;16L", "I;16B", "I"):
         values = np.asarray(img, dtype=np.float64)
         img = Image.fromarray(np.clip(np.round(values / 257.0), 0, 255).astype(np.uint8), "L")
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode in ("P", "L", "RGB") and "transparency" in img.info):
         img = img.convert("RGBA")
         img = Image.alpha_composite(Image.new("RGBA", img.size, (255, 255, 255, 255)), img)
     return img
 
 
+def _register_heif() -> bool:
+    """Let Pillow open HEIC/HEIF photos (the iPhone default) if pillow-heif is installed."""
+    try:
+        import pillow_heif
+    except ImportError:
+        return False
+    pillow_heif.register_heif_opener()
+    return True
+
+
+# Pillow refuses images over 2 x Image.MAX_IMAGE_PIXELS (about 179 megapixels)
+# as possible decompression bombs, and only warns between 1x and 2x (89-179
+# megapixels). We keep its refusal (a crafted file could otherwise need gigabytes
+# of memory) and silence the warning: 108-megapixel phone photos are real and
+# decode fine. Files over the limit get a DataError saying to shrink them.
 def _decode_image(path: str | Path, mode: str = "RGB", size: tuple[int, int] | None = None,
-                  draft: bool = False):
-    """Open and decode an image with Pillow, turning every failure into a DataError."""
+                  draft: bool = False, fast: bool = False):
+    """Open and decode an image with Pillow, turning every failure into a DataError.
+
+    ``draft``: only check that the file decodes (JPEGs at 1/8 scale), return
+    None. ``fast``: with ``size``, let a JPEG decode at 1/2, 1/4 or 1/8 scale
+    when that still leaves at least ``size`` pixels (Pillow's ``draft``).
+    """
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
-    if not path.is_file():
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, not an image file. Give the image files "
+                        f"inside it instead (for example {path / '*.jpg'}).")
+    if not path.exists():
         raise DataError(f"{path} does not exist. Check the path and try again.")
+    if not path.is_file():
+        raise DataError(f"{path} is not a regular file. Give an image file instead.")
     if path.stat().st_size == 0:
         raise DataError(f"{path} is empty (0 bytes). Delete it or replace it with a real image.")
+    heif = path.suffix.lower() in HEIF_SUFFIXES and _register_heif()
     try:
-        with Image.open(path) as img:
-            if draft:  # JPEG: decode at 1/8 scale, enough to find damaged data
-                img.draft("RGB", (max(1, img.width // 8), max(1, img.height // 8)))
-                img.load()
-                return None
-            img = _plain_pixels(img).convert(mode)
-            if size is not None:
-                img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
-            return np.asarray(img, dtype=np.uint8)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # see above
+            with Image.open(path) as img:
+                if draft:  # JPEG: decode at 1/8 scale, enough to find damaged data
+                    img.draft("RGB", (max(1, img.width // 8), max(1, img.height // 8)))
+                    img.load()
+                    return None
+                if fast and size is not None and img.format == "JPEG":
+                    height, width = size
+                    if _orientation(img) in (5, 6, 7, 8):  # stored turned by 90 degrees
+                        height, width = width, height
+                    img.draft(None, (width, height))
+                img = _plain_pixels(img).convert(mode)
+                if size is not None:
+                    img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+                return np.asarray(img, dtype=np.uint8)
     except UnidentifiedImageError:
-        raise DataError(f"{path} is not an image file Pillow can read. Delete or replace it.") from None
-    except (OSError, SyntaxError, ValueError) as err:
+        hint = ""
+        if path.suffix.lower() in HEIF_SUFFIXES and not heif:
+            hint = (" HEIC/HEIF photos (the iPhone default) need `pip install pillow-heif`, "
+                    "or export the photo as JPEG.")
+        raise DataError(f"{path} is not an image file Pillow can read. Delete or replace it.{hint}") from None
+    except Image.DecompressionBombError as err:
         raise DataError(
-            f"{path} is damaged and cannot be decoded ({err}). It is probably "
+            f"{path} is too large to open safely ({err}). Shrink it (for example to "
+            "4000 pixels wide) and try again."
+        ) from None
+    except PermissionError:
+        raise DataError(f"{path} cannot be read: permission denied. Check its permissions.") from None
+    except MemoryError:
+        raise DataError(f"{path} is too large to decode in the memory available. Shrink it "
+                        "and try again.") from None
+    except Exception as err:  # Pillow's decoders raise many kinds (OSError, SyntaxError, ...)
+        detail = " ".join(str(err).split()) or type(err).__name__
+        raise DataError(
+            f"{path} is damaged and cannot be decoded ({detail}). It is probably "
             "truncated: delete it and fetch or copy it again."
         ) from None
 
 
 def read_image(path: str | Path, size: tuple[int, int] | None = None,
-               channels: int = 3) -> np.ndarray:
+               channels: int = 3, fast: bool = False) -> np.ndarray:
     """Decode an image file to a ``uint8`` array of shape ``(h, w, channels)``.
 
-    Any size, greyscale or colour; ``size=(height, width)`` resizes it
-    (bilinear). Bad files raise :class:`DataError` naming the file.
+    Any size, greyscale or colour: JPEG (CMYK too), 8- and 16-bit PNG,
+    GIF, BMP, WebP, ...; phone photos are turned upright (EXIF orientation)
+    and transparent pixels become white. ``size=(height, width)`` resizes it
+    (bilinear). ``fast=True`` lets a large JPEG decode at a reduced scale that
+    still leaves at least ``size`` pixels (a 6000x4000 photo read at 64x64 is
+    decoded at 750x500; the pixels differ slightly from a full decode). Bad files
+    (missing, empty, truncated, not an image, a folder) raise
+    :class:`DataError` naming the file.
     Example: ``read_image("my_hand.jpg", size=(64, 64)).shape == (64, 64, 3)``.
     """
-    array = _decode_image(path, "L" if channels == 1 else "RGB", size)
+    array = _decode_image(path, "L" if channels == 1 else "RGB", size, fast=fast)
     return array[..., None] if channels == 1 else array
 
 

@@ -283,6 +283,55 @@ def show_prediction(model, path: str | Path, class_names: Sequence[str],
     return class_names[best], probs
 
 
+def show_predictions(model, paths, top_k: int = 3, columns: int = 4) -> plt.Figure:
+    """Show image files as a saved model sees them, each titled with its prediction.
+
+    ``model`` is a saved model's name (``"signs"``), a ``.keras`` path, or the
+    ``(model, sidecar)`` pair :func:`utils.load_model` returns. Each panel
+    shows the image after the sidecar's resizing and colour mode, titled with
+    the file name, the predicted class and its probability; for a model with
+    more than two classes the runners-up (up to ``top_k`` classes in all) are
+    listed under it. A file that cannot be read gets an empty panel titled
+    with its name and the reason. The numbers are those of
+    :func:`utils.predict_files`.
+    Example: ``fig = show_predictions("signs", ["my_hand.jpg", "two_fingers.png"])``.
+    """
+    import textwrap
+
+    from utils.models import _predict, load_model
+
+    net, sidecar = model if isinstance(model, tuple) else load_model(model)
+    results, views = _predict(net, sidecar, paths, top_k)
+    if not results:
+        raise ValueError("no image files given")
+    columns = max(1, min(columns, len(results)))
+    rows = -(-len(results) // columns)
+    below = min(top_k, len(sidecar["class_names"])) - 1 if sidecar["output"] == "softmax" else 0
+    aspect = sidecar["input_size"][0] / sidecar["input_size"][1]  # height / width of each panel
+    fig, axes = plt.subplots(rows, columns, squeeze=False, layout="constrained",
+                             figsize=(max(2.5 * columns, 5.0), (2.5 * aspect + 0.6 + 0.2 * below) * rows))
+    for ax, result, view in zip(axes.flat, results, views):
+        name = Path(result["file"]).name
+        if not result["ok"]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_box_aspect(aspect)
+            ax.set_title(f"{name}\ncould not be read", fontsize=9, color="tab:red")
+            reason = result["error"].replace(result["file"], name)
+            ax.text(0.5, 0.5, "\n".join(textwrap.wrap(reason, 30)[:6]), ha="center",
+                    va="center", fontsize=7, transform=ax.transAxes)
+            continue
+        _show(ax, view, f"{name}\n{result['class']} ({result['probability']:.2f})")
+        if below:
+            ax.set_xlabel("\n".join(f"{t['class']}: {t['probability']:.2f}"
+                                     for t in result["top_k"][1:]), fontsize=8)
+    for ax in list(axes.flat)[len(results):]:
+        ax.axis("off")
+    source = f" (saved by {sidecar['notebook']})" if sidecar.get("notebook") else ""
+    fig.suptitle(f"Predictions of the {sidecar.get('name', 'saved')} model{source}")
+    return fig
+
+
 def grad_cam(model, image, class_index: int | None = None,
              layer_name: str | None = None) -> tuple[np.ndarray, int]:
     """Grad-CAM: where in ``image`` the evidence for one class lies.
