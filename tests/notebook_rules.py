@@ -27,9 +27,6 @@ LONG_CELL_ALLOWED: dict[tuple[str, str], str] = {
         "changed in another issue, split it after that lands",
     ("02_signs_functional", "utils.setup("):
         "setup cell: one import per line plus the friendly version check",
-    ("02_signs_functional", "utils.save_results("):
-        "the results call lists every metric and threshold; split, it would hide which "
-        "values are saved (and it is being changed in another issue)",
     ("03_resnet50_signs", "utils.setup("):
         "setup cell: one import per line plus the friendly version check",
     ("03_resnet50_signs", "def gradient_norms("):
