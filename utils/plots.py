@@ -283,6 +283,25 @@ def show_prediction(model, path: str | Path, class_names: Sequence[str],
     return class_names[best], probs
 
 
+def _output_in(model, layer):
+    """The tensor ``layer`` computes inside ``model``'s graph.
+
+    For most layers that is ``layer.output``; a model nested as a layer (such
+    as a pretrained base) answers ``.output`` with its own inner graph's
+    tensor, so the walk goes back from ``model``'s outputs to find the call.
+    """
+    todo, seen = list(model.outputs), set()
+    while todo:
+        tensor = todo.pop()
+        op, node_index, _ = tensor._keras_history
+        if op is layer:
+            return tensor
+        if id(tensor) not in seen:
+            seen.add(id(tensor))
+            todo.extend(op._inbound_nodes[node_index].input_tensors)
+    raise ValueError(f"layer {layer.name} is not on the path to {model.name}'s output")
+
+
 def grad_cam(model, image, class_index: int | None = None,
              layer_name: str | None = None) -> tuple[np.ndarray, int]:
     """Grad-CAM: where in ``image`` the evidence for one class lies.
@@ -291,10 +310,11 @@ def grad_cam(model, image, class_index: int | None = None,
     last layer whose output is a 4-D feature map) and the score ``y^c`` of
     class ``c`` (the softmax probability, or for a single-logit binary model
     the logit for class 1 and minus the logit for class 0); a 1x1 pooled map
-    is never chosen by default, since it has no "where". Each map gets the
-    weight ``a_k = mean over positions of dy^c/dA^k``; the heatmap is
-    ``ReLU(sum_k a_k A^k)``, scaled to [0, 1] (all zeros if nothing is
-    positive). ``image`` is one input exactly as the model takes it (already
+    is never chosen by default, since it has no "where"; a model nested as
+    one layer (a pretrained base) counts as a layer with its output maps.
+    Each map gets the weight ``a_k = mean over positions of dy^c/dA^k``; the
+    heatmap is ``ReLU(sum_k a_k A^k)``, scaled to [0, 1] (all zeros if nothing
+    is positive). ``image`` is one input exactly as the model takes it (already
     scaled). ``class_index=None`` explains the predicted class. Returns the
     heatmap at the layer's resolution and the class it explains.
     Example: ``heat, c = grad_cam(resnet, x_test[0])``.
@@ -308,7 +328,8 @@ def grad_cam(model, image, class_index: int | None = None,
         if not maps:
             raise ValueError(f"{model.name} has no layer with feature maps larger than 1x1")
         layer_name = maps[-1].name
-    probe = keras.Model(model.inputs, [model.get_layer(layer_name).output, model.outputs[0]])
+    probe = keras.Model(model.inputs, [_output_in(model, model.get_layer(layer_name)),
+                                       model.outputs[0]])
     batch = tf.convert_to_tensor(np.asarray(image, dtype="float32")[None])
     with tf.GradientTape() as tape:
         features, scores = probe(batch, training=False)
