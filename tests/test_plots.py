@@ -223,3 +223,7 @@ def test_show_grad_cam_draws_image_and_overlay():
     fig = plots.show_grad_cam(np.zeros((32, 32, 3), np.uint8), heat, title="demo")
     assert len(fig.axes) == 3 and fig.axes[1].images[-1].get_array().shape == (32, 32)
     matplotlib.pyplot.close(fig)
+    small = plots.show_grad_cam(np.zeros((32, 48, 3), np.uint8), heat, figsize=(4, 2))
+    assert tuple(small.get_size_inches()) == (4, 2)
+    assert small.axes[1].images[-1].get_array().shape == (32, 48)
+    matplotlib.pyplot.close(small)

@@ -347,18 +347,19 @@ def grad_cam(model, image, class_index: int | None = None,
 
 
 def show_grad_cam(image, heatmap: np.ndarray, title: str = "Grad-CAM",
-                  alpha: float = 0.45) -> plt.Figure:
+                  alpha: float = 0.45, figsize: tuple[float, float] = (6, 3.2)) -> plt.Figure:
     """Show an image beside the same image with a Grad-CAM heatmap laid over it.
 
     The heatmap is stretched to the image's size (bilinear); red means strong
-    evidence for the class. Example: ``show_grad_cam(x_test_orig[0], heat)``.
+    evidence for the class. ``figsize`` is the whole figure's (width, height)
+    in inches. Example: ``show_grad_cam(x_test_orig[0], heat)``.
     """
     import tensorflow as tf
 
     array = _as_image(image)
     height, width = array.shape[:2]
     big = tf.image.resize(np.asarray(heatmap, "float32")[..., None], (height, width)).numpy()[..., 0]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(6, 3.2))
+    fig, (left, right) = plt.subplots(1, 2, figsize=figsize)
     _show(left, image, "image")
     _show(right, image, "evidence (red = strong)")
     shown = right.imshow(big, cmap="jet", alpha=alpha, vmin=0, vmax=1)
