@@ -93,7 +93,9 @@ def resnet50_model():
 
 
 def alpaca_model(size):
-    base = keras.applications.MobileNetV2((*size, 3), include_top=False, weights="imagenet")
+    # Keras' weights for this size, or (offline at 160 px) the 224-px file loaded at 160 px
+    base = keras.applications.MobileNetV2((*size, 3), include_top=False,
+                                          weights=utils.mobilenet_v2_weights(size[0]))
     base.trainable = False
     inputs = keras.Input((*size, 3))
     x = layers.RandomFlip("horizontal")(inputs)

@@ -186,6 +186,25 @@ def test_grad_cam_finds_the_half_that_holds_each_class(head):
     assert plots.grad_cam(model, image, layer_name="maps")[0].max() == 1.0
 
 
+def test_grad_cam_looks_inside_a_nested_base():
+    """A pretrained base nested as one layer: its own .output belongs to its inner graph."""
+    import keras
+    from keras import layers
+
+    flat = two_half_model("logit")
+    inner = keras.Model(flat.inputs, flat.get_layer("maps").output, name="base")
+    inputs = keras.Input((16, 16, 1))
+    x = layers.GlobalAveragePooling2D()(inner(inputs))
+    nested = keras.Model(inputs, flat.get_layer("out")(x))
+    image = np.zeros((16, 16, 1), "float32")
+    image[:, :8] = 1.0
+    for class_index in (0, 1):
+        expected, _ = plots.grad_cam(flat, image, class_index=class_index)
+        heat, explained = plots.grad_cam(nested, image, class_index=class_index)
+        assert explained == class_index and np.array_equal(heat, expected)
+    assert np.array_equal(plots.grad_cam(nested, image, 1, layer_name="base")[0], heat)
+
+
 def test_grad_cam_skips_a_final_1x1_pooling():
     import keras
     from keras import layers
@@ -204,3 +223,7 @@ def test_show_grad_cam_draws_image_and_overlay():
     fig = plots.show_grad_cam(np.zeros((32, 32, 3), np.uint8), heat, title="demo")
     assert len(fig.axes) == 3 and fig.axes[1].images[-1].get_array().shape == (32, 32)
     matplotlib.pyplot.close(fig)
+    small = plots.show_grad_cam(np.zeros((32, 48, 3), np.uint8), heat, figsize=(4, 2))
+    assert tuple(small.get_size_inches()) == (4, 2)
+    assert small.axes[1].images[-1].get_array().shape == (32, 48)
+    matplotlib.pyplot.close(small)

@@ -822,17 +822,22 @@ def load_course_h5(name: str = "happy_house"):
 
 # ---------------------------------------------------------------- Keras weights
 
+_MOBILENET = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{size}{top}.h5"
+_COURSE_WEIGHTS = "weights/mobilenet_v2/derived_keras_h5/"
+# The course's files and the one name each is placed under in the Keras cache.
+# The mirror holds MobileNetV2 weights trained at 224 px only, so they go under
+# Keras' 224-px names and nowhere else: a file named ..._160... would claim to
+# be Keras' separate 160-px weights (see mobilenet_v2_weights for other sizes).
 KERAS_WEIGHT_NAMES = {
-    "weights/mobilenet_v2/derived_keras_h5/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5": [
-        "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_160_no_top.h5",
-        "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5",
-    ],
-    "weights/mobilenet_v2/derived_keras_h5/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5": [
-        "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_160.h5",
-        "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5",
-    ],
-    "weights/imagenet_class_index.json": ["imagenet_class_index.json"],
+    _COURSE_WEIGHTS + _MOBILENET.format(size=224, top="_no_top"):
+        _MOBILENET.format(size=224, top="_no_top"),
+    _COURSE_WEIGHTS + _MOBILENET.format(size=224, top=""): _MOBILENET.format(size=224, top=""),
+    "weights/imagenet_class_index.json": "imagenet_class_index.json",
 }
+# Sizes Keras publishes MobileNetV2 (alpha 1.0) ImageNet weights for, each
+# trained at that size; and where it downloads them from.
+KERAS_MOBILENET_SIZES = (96, 128, 160, 192, 224)
+KERAS_MOBILENET_URL = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/"
 
 
 def keras_home() -> Path:
@@ -852,34 +857,104 @@ def keras_home() -> Path:
     return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
 
 
-def install_keras_weights() -> list[Path]:
-    """Place the MobileNetV2 weights and ImageNet class index in the Keras cache.
+def _course_weight_file(include_top: bool) -> str:
+    """The manifest path of the course's 224-px MobileNetV2 file, with or without top."""
+    return _COURSE_WEIGHTS + _MOBILENET.format(size=224, top="" if include_top else "_no_top")
 
-    Afterwards ``MobileNetV2(weights="imagenet")`` (at 160 or 224 px, with or
-    without its top) and ``decode_predictions`` work offline. Files already in
-    the cache, such as official ones Keras downloaded, are left alone. When the
-    course's weight files cannot be obtained (no mirror), nothing is placed and
-    Keras downloads the official files itself. Returns the paths placed.
+
+def _is_course_copy(path: Path) -> bool:
+    """Whether ``path`` holds exactly the bytes of one of the course's 224-px weight files."""
+    entries = [e for e in dataset_files("mobilenet_v2") if e.path.startswith(_COURSE_WEIGHTS)]
+    size = path.stat().st_size
+    return any(e.size == size for e in entries) and \
+        sha256_of(path) in {e.sha256 for e in entries if e.size == size}
+
+
+def install_keras_weights() -> list[Path]:
+    """Place the MobileNetV2 224-px weights and ImageNet class index in the Keras cache.
+
+    Afterwards ``MobileNetV2(weights="imagenet")`` at 224 px (with or without
+    its top) and ``decode_predictions`` work offline. The course's weights were
+    trained at 224 px, so they go only under Keras' 224-px names; for other
+    sizes use :func:`mobilenet_v2_weights`. Copies that earlier versions of
+    this function placed under Keras' 160-px names (byte for byte the 224-px
+    files) are removed. Files already in the cache, such as official ones
+    Keras downloaded, are left alone. When the course's weight files cannot be
+    obtained (no mirror), nothing is placed and Keras downloads the official
+    files itself. Returns the paths placed.
     Example: ``install_keras_weights()`` then ``keras.applications.MobileNetV2(weights="imagenet")``.
     """
-    wanted = list(KERAS_WEIGHT_NAMES)
     target = keras_home() / "models"
-    todo = {src: [target / n for n in names if not (target / n).exists()]
-            for src, names in KERAS_WEIGHT_NAMES.items()}
-    if not any(todo.values()):
+    for top in ("", "_no_top"):  # mislabelled copies from before: not Keras' 160-px weights
+        old = target / _MOBILENET.format(size=160, top=top)
+        if old.is_file() and _is_course_copy(old):
+            old.unlink()
+    todo = {src: target / name for src, name in KERAS_WEIGHT_NAMES.items()
+            if not (target / name).exists()}
+    if not todo:
         return []
     try:
-        root = ensure_dataset("mobilenet_v2", progress=False, only=wanted)
+        root = ensure_dataset("mobilenet_v2", progress=False, only=list(KERAS_WEIGHT_NAMES))
     except DataError:
         if any(e.source is None for e in dataset_files("mobilenet_v2")) and not mirror():
             return []  # online without a mirror: Keras fetches the official files
         raise
-    placed = []
     target.mkdir(parents=True, exist_ok=True)
-    for src, dests in todo.items():
-        for dest in dests:
-            tmp = dest.parent / f".{dest.name}.{uuid.uuid4().hex}.part"
-            shutil.copyfile(root / src, tmp)
-            os.replace(tmp, dest)
-            placed.append(dest)
-    return placed
+    for src, dest in todo.items():
+        tmp = dest.parent / f".{dest.name}.{uuid.uuid4().hex}.part"
+        shutil.copyfile(root / src, tmp)
+        os.replace(tmp, dest)
+    return list(todo.values())
+
+
+def _download_keras_file(name: str, timeout: float = 20.0) -> bool:
+    """Try to download Keras' file ``name`` into the Keras cache; ``True`` if it is there now."""
+    import contextlib
+    import io
+    import socket
+
+    import keras
+
+    saved = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout)  # a blocked network fails in seconds, not minutes
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # no "Downloading ..." line when offline
+            keras.utils.get_file(name, KERAS_MOBILENET_URL + name, cache_subdir="models")
+    except Exception:  # offline, blocked or a server error: Keras raises several kinds
+        return False
+    finally:
+        socket.setdefaulttimeout(saved)
+    return (keras_home() / "models" / name).is_file()
+
+
+def mobilenet_v2_weights(size: int = 224, include_top: bool = False,
+                         download: bool = True) -> str:
+    """The ``weights=`` argument for MobileNetV2 (alpha 1.0) at ``size`` x ``size`` px.
+
+    Keras publishes ImageNet weights trained at 96, 128, 160, 192 and 224 px;
+    the course's mirror has only weights trained at 224 px. Returns
+    ``"imagenet"`` when Keras' own file for ``size`` is in the Keras cache or,
+    with ``download``, can be downloaded now: Keras then loads weights trained
+    at ``size``. Otherwise returns the path (a string) of a 224-px file, Keras'
+    one from the cache if there, else the course's: weights trained at 224 px,
+    which load at any input size but were trained on larger-looking objects.
+    So ``"imagenet"`` means "trained at this size", a path means "trained at
+    224 px". A cache file that is byte for byte the course's 224-px file under
+    another size's name (placed by an older course version) does not count.
+    Example: ``MobileNetV2(input_shape=(160, 160, 3), include_top=False,
+    weights=mobilenet_v2_weights(160))``.
+    """
+    top = "" if include_top else "_no_top"
+    cache = keras_home() / "models"
+    if size in KERAS_MOBILENET_SIZES:
+        name = _MOBILENET.format(size=size, top=top)
+        own = cache / name
+        if own.is_file() and (size == 224 or not _is_course_copy(own)):
+            return "imagenet"
+        if download and _download_keras_file(name):
+            return "imagenet"
+    at_224 = cache / _MOBILENET.format(size=224, top=top)
+    if at_224.is_file():
+        return str(at_224)
+    src = _course_weight_file(include_top)
+    return str(ensure_dataset("mobilenet_v2", progress=False, only=[src]) / src)

@@ -332,6 +332,25 @@ def show_predictions(model, paths, top_k: int = 3, columns: int = 4) -> plt.Figu
     return fig
 
 
+def _output_in(model, layer):
+    """The tensor ``layer`` computes inside ``model``'s graph.
+
+    For most layers that is ``layer.output``; a model nested as a layer (such
+    as a pretrained base) answers ``.output`` with its own inner graph's
+    tensor, so the walk goes back from ``model``'s outputs to find the call.
+    """
+    todo, seen = list(model.outputs), set()
+    while todo:
+        tensor = todo.pop()
+        op, node_index, _ = tensor._keras_history
+        if op is layer:
+            return tensor
+        if id(tensor) not in seen:
+            seen.add(id(tensor))
+            todo.extend(op._inbound_nodes[node_index].input_tensors)
+    raise ValueError(f"layer {layer.name} is not on the path to {model.name}'s output")
+
+
 def grad_cam(model, image, class_index: int | None = None,
              layer_name: str | None = None) -> tuple[np.ndarray, int]:
     """Grad-CAM: where in ``image`` the evidence for one class lies.
@@ -340,10 +359,11 @@ def grad_cam(model, image, class_index: int | None = None,
     last layer whose output is a 4-D feature map) and the score ``y^c`` of
     class ``c`` (the softmax probability, or for a single-logit binary model
     the logit for class 1 and minus the logit for class 0); a 1x1 pooled map
-    is never chosen by default, since it has no "where". Each map gets the
-    weight ``a_k = mean over positions of dy^c/dA^k``; the heatmap is
-    ``ReLU(sum_k a_k A^k)``, scaled to [0, 1] (all zeros if nothing is
-    positive). ``image`` is one input exactly as the model takes it (already
+    is never chosen by default, since it has no "where"; a model nested as
+    one layer (a pretrained base) counts as a layer with its output maps.
+    Each map gets the weight ``a_k = mean over positions of dy^c/dA^k``; the
+    heatmap is ``ReLU(sum_k a_k A^k)``, scaled to [0, 1] (all zeros if nothing
+    is positive). ``image`` is one input exactly as the model takes it (already
     scaled). ``class_index=None`` explains the predicted class. Returns the
     heatmap at the layer's resolution and the class it explains.
     Example: ``heat, c = grad_cam(resnet, x_test[0])``.
@@ -357,7 +377,8 @@ def grad_cam(model, image, class_index: int | None = None,
         if not maps:
             raise ValueError(f"{model.name} has no layer with feature maps larger than 1x1")
         layer_name = maps[-1].name
-    probe = keras.Model(model.inputs, [model.get_layer(layer_name).output, model.outputs[0]])
+    probe = keras.Model(model.inputs, [_output_in(model, model.get_layer(layer_name)),
+                                       model.outputs[0]])
     batch = tf.convert_to_tensor(np.asarray(image, dtype="float32")[None])
     with tf.GradientTape() as tape:
         features, scores = probe(batch, training=False)
@@ -375,18 +396,19 @@ def grad_cam(model, image, class_index: int | None = None,
 
 
 def show_grad_cam(image, heatmap: np.ndarray, title: str = "Grad-CAM",
-                  alpha: float = 0.45) -> plt.Figure:
+                  alpha: float = 0.45, figsize: tuple[float, float] = (6, 3.2)) -> plt.Figure:
     """Show an image beside the same image with a Grad-CAM heatmap laid over it.
 
     The heatmap is stretched to the image's size (bilinear); red means strong
-    evidence for the class. Example: ``show_grad_cam(x_test_orig[0], heat)``.
+    evidence for the class. ``figsize`` is the whole figure's (width, height)
+    in inches. Example: ``show_grad_cam(x_test_orig[0], heat)``.
     """
     import tensorflow as tf
 
     array = _as_image(image)
     height, width = array.shape[:2]
     big = tf.image.resize(np.asarray(heatmap, "float32")[..., None], (height, width)).numpy()[..., 0]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(6, 3.2))
+    fig, (left, right) = plt.subplots(1, 2, figsize=figsize)
     _show(left, image, "image")
     _show(right, image, "evidence (red = strong)")
     shown = right.imshow(big, cmap="jet", alpha=alpha, vmin=0, vmax=1)
