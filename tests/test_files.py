@@ -372,7 +372,8 @@ def test_read_image_16_bit_greyscale_png_is_scaled_not_clipped(tmp_path):
     ramp = np.linspace(0, 65535, 64 * 8).reshape(8, 64).astype(np.uint16)
     path = tmp_path / "grey16.png"
     Image.fromarray(ramp).save(path)
-    assert Image.open(path).mode.startswith("I")
+    with Image.open(path) as saved:
+        assert saved.mode.startswith("I")
     pixels = data.read_image(path, channels=1)[..., 0]
     assert pixels.min() == 0 and pixels.max() == 255
     assert 120 <= pixels[:, 32].mean() <= 135, "mid-grey stays mid-grey"
