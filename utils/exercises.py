@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="compare with the committed files; write nothing")
     args = parser.parse_args(argv)
     stale = []
-    for solution in sorted(NOTEBOOKS.glob("*.ipynb")):
+    for solution in sorted(NOTEBOOKS.glob("[0-9]*.ipynb")):  # not hidden scratch copies
         target = EXERCISES / solution.name
         text = render(solution)
         current = target.read_text(encoding="utf-8") if target.exists() else None
