@@ -96,6 +96,28 @@ def test_load_course_h5_without_the_train_file_says_what_to_do(tmp_path, monkeyp
     assert "train_happy.h5" in str(err.value) and "What to do" in str(err.value)
 
 
+def test_load_course_h5_test_file_alone(tmp_path, monkeypatch):
+    """Only the test file in the mirror (as in the course's): split="test" loads it and
+    fetches nothing else; both files, or the training file alone, fail with a clear error."""
+    mirror = tmp_path / "mirror"
+    (mirror / "happy_house").mkdir(parents=True)
+    test = make_h5(mirror / "happy_house/test_happy.h5", "test", n=3)
+    manifest = write_manifest(tmp_path / "meta", {"happy_house": {
+        "happy_house/train_happy.h5": (b"a training file this mirror lacks", None),
+        "happy_house/test_happy.h5": (test.read_bytes(), None)}})
+    monkeypatch.setattr(data, "MANIFEST_PATH", manifest)
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("COURSE_DATA_MIRROR", str(mirror))
+    x_test, y_test, classes = data.load_course_h5("happy_house", split="test")
+    assert x_test.shape == (3, 64, 64, 3) and y_test.shape == (3,) and list(classes) == [0, 1]
+    assert sorted(p.name for p in (tmp_path / "data/happy_house").iterdir()) == ["test_happy.h5"]
+    for split in (None, "train"):
+        with pytest.raises(DataError, match="train_happy.h5"):
+            data.load_course_h5("happy_house", split=split)
+    with pytest.raises(ValueError, match="split='validation'"):
+        data.load_course_h5("happy_house", split="validation")
+
+
 def test_unknown_course_h5():
     with pytest.raises(DataError, match="Unknown course h5"):
         data.load_course_h5("mnist")
@@ -218,6 +240,24 @@ def test_load_smiles_is_stratified_and_deterministic():
     assert np.array_equal(again[1], y_train) and np.array_equal(again[2], x_test)
     grey = data.load_smiles(seed=3, channels=1)[0]
     assert grey.shape[1:] == (64, 64, 1)
+
+
+def test_load_smiles_all_keeps_every_face_with_its_file():
+    images, labels, files, names = data.load_smiles_all()
+    assert images.shape == (13165, 64, 64, 3) and images.dtype == np.uint8
+    assert np.bincount(labels).tolist() == [9475, 3690] and names == ["not smiling", "smiling"]
+    assert np.array_equal(labels, np.char.startswith(files, "positives/").astype(int))
+    # The dataset files a few photos under both classes: same file name, same pixels.
+    mixed = [g for g in data.duplicate_groups(images) if len(set(labels[g])) > 1]
+    assert mixed, "the cross-class copies the notebook audits are gone: update notebook 1"
+    for group in mixed:
+        assert len({f.split("/")[1] for f in files[group]}) == 1, files[group]
+
+
+def test_load_course_h5_happy_house_test_file():
+    x_test, y_test, classes = data.load_course_h5("happy_house", split="test")
+    assert x_test.shape == (150, 64, 64, 3) and np.bincount(y_test).tolist() == [66, 84]
+    assert list(classes) == [0, 1]
 
 
 NAME_160 = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_160{}.h5"

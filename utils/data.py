@@ -702,22 +702,47 @@ def _read_folder(folder: Path, channels: int, size: tuple[int, int] = (64, 64)) 
     return np.stack(images)
 
 
+SMILES_CLASSES = ("negatives", "positives")  # folder of label 0 (not smiling), label 1 (smiling)
+
+
+def load_smiles_all(channels: int = 3):
+    """Load every SMILEsmileD face, unsplit, with the file each came from.
+
+    Returns ``(images, labels, files, class_names)``: all 13,165 images as
+    ``uint8`` ``(n, 64, 64, channels)``, labels 0 (not smiling) or 1
+    (smiling), ``files`` the matching relative names such as
+    ``"negatives/29.jpg"`` (numpy strings), in sorted order, negatives first.
+    Nothing is removed: the dataset files a few photos under both classes,
+    which a caller checks with :func:`duplicate_groups` before it splits
+    (notebook 1 does, then splits with :func:`train_val_split`).
+    Example: ``images, labels, files, names = load_smiles_all()``.
+    """
+    root = ensure_dataset("smiles", progress=False) / "smiles"
+    images, labels, files = [], [], []
+    for label, folder in enumerate(SMILES_CLASSES):
+        images.append(_read_folder(root / folder, 1))
+        labels.append(np.full(len(images[-1]), label, np.int64))
+        files += [f"{folder}/{p.name}" for p in _image_files(root / folder)]
+    images, labels = np.concatenate(images), np.concatenate(labels)
+    if channels == 3:
+        images = np.repeat(images, 3, axis=-1)
+    check_arrays(images, labels, 2, root, shape=(64, 64, channels))
+    return images, labels, np.array(files), ["not smiling", "smiling"]
+
+
 def load_smiles(test_fraction: float = 0.2, seed: int = 0, channels: int = 3):
     """Load SMILEsmileD faces as numpy arrays with a stratified, seeded split.
 
     Returns ``(x_train, y_train, x_test, y_test, class_names)``: images are
     ``uint8`` of shape ``(n, 64, 64, channels)``; labels are 0 (not smiling)
     or 1 (smiling). The greyscale faces are repeated to 3 channels by default
-    so the course's RGB model takes them unchanged.
+    so the course's RGB model takes them unchanged. The split is by image and
+    keeps the dataset as it is, including the few faces filed under both
+    classes; for a split that drops those and keeps copies together, start
+    from :func:`load_smiles_all` and :func:`train_val_split`, as notebook 1 does.
     Example: ``x_train, y_train, x_test, y_test, names = load_smiles()``.
     """
-    root = ensure_dataset("smiles", progress=False) / "smiles"
-    negatives = _read_folder(root / "negatives", 1)
-    positives = _read_folder(root / "positives", 1)
-    images = np.concatenate([negatives, positives])
-    labels = np.concatenate([np.zeros(len(negatives), np.int64), np.ones(len(positives), np.int64)])
-    if channels == 3:
-        images = np.repeat(images, 3, axis=-1)
+    images, labels, _, class_names = load_smiles_all(channels)
     rng = np.random.default_rng(seed)
     test_idx = []
     for label in (0, 1):  # the same share of each class goes to the test split
@@ -727,9 +752,8 @@ def load_smiles(test_fraction: float = 0.2, seed: int = 0, channels: int = 3):
     is_test[np.concatenate(test_idx)] = True
     train_order = rng.permutation(np.flatnonzero(~is_test))
     test_order = np.flatnonzero(is_test)
-    check_arrays(images, labels, 2, root, shape=(64, 64, channels))
     return (images[train_order], labels[train_order], images[test_order],
-            labels[test_order], ["not smiling", "smiling"])
+            labels[test_order], class_names)
 
 
 def load_signs():
@@ -802,21 +826,28 @@ def read_h5_split(path: Path, prefix: str) -> tuple[np.ndarray, np.ndarray, np.n
     return x, y, classes
 
 
-def load_course_h5(name: str = "happy_house"):
+def load_course_h5(name: str = "happy_house", split: str | None = None):
     """Load the course's original ``.h5`` files: ``happy_house`` or ``signs_h5``.
 
-    Returns ``(x_train, y_train, x_test, y_test, classes)`` with images
-    ``uint8`` ``(n, 64, 64, 3)`` and labels ``(n,)``. The training files are
-    not in every mirror; they are downloaded from their public URL when a
-    connection is available.
-    Example: ``x_train, y_train, x_test, y_test, classes = load_course_h5("happy_house")``.
+    With ``split=None`` returns ``(x_train, y_train, x_test, y_test, classes)``
+    and needs both files. With ``split="test"`` (or ``"train"``) returns
+    ``(x, y, classes)`` of that file alone and fetches only it: the test files
+    are in the course mirror, the training files are not in every mirror
+    (they are downloaded from their public URL when a connection is
+    available). Images are ``uint8`` ``(n, 64, 64, 3)``, labels ``(n,)``.
+    Example: ``x_test, y_test, classes = load_course_h5("happy_house", split="test")``.
     """
     if name not in H5_LAYOUT:
         raise DataError(f"Unknown course h5 dataset {name!r}; use one of {sorted(H5_LAYOUT)}.")
-    root = ensure_dataset(name, progress=False)
-    train_path, test_path = (root / p for p in H5_LAYOUT[name])
-    x_train, y_train, classes = read_h5_split(train_path, "train")
-    x_test, y_test, _ = read_h5_split(test_path, "test")
+    if split not in (None, "train", "test"):
+        raise ValueError(f"split={split!r}; use 'train', 'test' or None (both)")
+    files = dict(zip(("train", "test"), H5_LAYOUT[name]))
+    wanted = ("train", "test") if split is None else (split,)
+    root = ensure_dataset(name, progress=False, only=[files[s] for s in wanted])
+    parts = {s: read_h5_split(root / files[s], s) for s in wanted}
+    if split is not None:
+        return parts[split]
+    (x_train, y_train, classes), (x_test, y_test, _) = parts["train"], parts["test"]
     return x_train, y_train, x_test, y_test, classes
 
 
