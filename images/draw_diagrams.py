@@ -301,6 +301,27 @@ def draw_resnet50_layout() -> Path:
 # --------------------------------------------------------------------------
 # c. notebook 1: the Sequential network
 # --------------------------------------------------------------------------
+def layer_stack_figure(layers, heading: str, total: int, *, width: float, x: float,
+                       w: float, gap: float, param_x: float, total_x: float, h: float = 0.42):
+    """A titled canvas with ``layers`` stacked top to bottom, a parameter column and the total.
+
+    Shared by the two small-network figures (notebooks 1 and 2); returns
+    ``(fig, ax)`` so the caller can add its own footnote.
+    """
+    height = 1.1 + len(layers) * (h + gap) + 0.55
+    fig, ax = canvas(width, height)
+    title(ax, width / 2, height - 0.3, heading)
+    ax.text(param_x, height - 0.75, "parameters", ha="right", fontsize=9,
+            fontweight="bold")
+    last, last_shape, _ = stack(ax, x, height - 1.1, layers, w=w, h=h,
+                                gap=gap, param_x=param_x)
+    arrow(ax, last["bottom"], (last["bottom"][0], last["bottom"][1] - gap),
+          last_shape)
+    ax.text(total_x, 0.25, f"total {total:,}", ha="right", fontsize=9.5,
+            fontweight="bold", family="monospace")
+    return fig, ax
+
+
 def draw_sequential_smiles() -> Path:
     """Notebook 1's Sequential model, the shape after each layer, its parameters."""
     n = 64
@@ -321,18 +342,9 @@ def draw_sequential_smiles() -> Path:
         ("Flatten", "pad", f"{flat:,}", 0),
         ("Dense, 1 unit, sigmoid", "dense", "probability p", p_dense),
     ]
-    h, gap = 0.42, 0.36
-    height = 1.1 + len(layers) * (h + gap) + 0.55
-    fig, ax = canvas(7.2, height)
-    title(ax, 3.6, height - 0.3, "Notebook 1: the Sequential model")
-    ax.text(6.55, height - 0.75, "parameters", ha="right", fontsize=9,
-            fontweight="bold")
-    last, last_shape, _ = stack(ax, 3.55, height - 1.1, layers, w=3.2, h=h,
-                                gap=gap, param_x=6.55)
-    arrow(ax, last["bottom"], (last["bottom"][0], last["bottom"][1] - gap),
-          last_shape)
-    ax.text(6.55, 0.25, f"total {total:,}", ha="right", fontsize=9.5,
-            fontweight="bold", family="monospace")
+    fig, ax = layer_stack_figure(layers, "Notebook 1: the Sequential model", total,
+                                 width=7.2, x=3.55, w=3.2, gap=0.36, param_x=6.55,
+                                 total_x=6.55)
     ax.text(0.2, 0.25, f"BatchNorm: {p_bn // 2} trainable + {p_bn // 2} moving statistics",
             ha="left", fontsize=8.5)
     return save(fig, "nb1_sequential_model")
@@ -364,18 +376,9 @@ def draw_functional_signs() -> Path:
         ("outputs = Dense(6, activation='softmax')", "dense",
          "6 class probabilities", p_d),
     ]
-    h, gap = 0.42, 0.34
-    height = 1.1 + len(layers) * (h + gap) + 0.55
-    fig, ax = canvas(7.8, height)
-    title(ax, 3.9, height - 0.3, "Notebook 2: the Functional model")
-    ax.text(7.5, height - 0.75, "parameters", ha="right", fontsize=9,
-            fontweight="bold")
-    last, last_shape, _ = stack(ax, 4.0, height - 1.1, layers, w=3.9, h=h,
-                                gap=gap, param_x=7.5)
-    arrow(ax, last["bottom"], (last["bottom"][0], last["bottom"][1] - gap),
-          last_shape)
-    ax.text(7.3, 0.25, f"total {total:,}", ha="right", fontsize=9.5,
-            fontweight="bold", family="monospace")
+    fig, ax = layer_stack_figure(layers, "Notebook 2: the Functional model", total,
+                                 width=7.8, x=4.0, w=3.9, gap=0.34, param_x=7.5,
+                                 total_x=7.3)
     ax.text(0.2, 0.25, "model = keras.Model(inputs, outputs)", ha="left",
             fontsize=9, family="monospace")
     return save(fig, "nb2_functional_model")
