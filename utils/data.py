@@ -576,6 +576,25 @@ def image_folder_datasets(directory: str | Path, image_size: tuple[int, int] = (
     return train, val, class_names
 
 
+def no_autotune(dataset):
+    """Return ``dataset`` with tf.data's autotuner turned off.
+
+    Keras makes a new iterator over a dataset for every epoch, validation pass
+    and ``evaluate``/``predict`` call, and deletes the old one. With the
+    autotuner on (TensorFlow's default), deleting an iterator that fed long
+    training steps (ResNet50 on a CPU) sometimes blocks for seconds with the
+    CPU idle, waiting for the autotuner's sleeping thread
+    (``benchmarks/epoch_boundaries.py``). Pipelines over arrays already in
+    memory have nothing to tune, so the course turns it off there.
+    Example: ``train_ds = no_autotune(ds.batch(32).prefetch(2))``.
+    """
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.with_options(options)
+
+
 def split_class_folders(source: str | Path, target: str | Path,
                         validation_fraction: float = 0.2, seed: int = 42) -> dict:
     """Copy class folders into ``target/train/<class>`` and ``target/validation/<class>``.

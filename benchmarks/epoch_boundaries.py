@@ -1,0 +1,203 @@
+"""Benchmark: what an epoch boundary costs, and where a ResNet50 step's time goes.
+
+Two findings of issue 10's profiling, measured so anyone can check them:
+
+1. **The tf.data autotuner stalls the end of an epoch.** Keras makes a new
+   iterator over the dataset for every epoch (and for every `evaluate`,
+   `predict` and validation pass) and deletes the old one. With tf.data's
+   autotuner on (the default, also for the datasets Keras builds from NumPy
+   arrays), deleting an iterator that fed ResNet50's training steps sometimes
+   blocks for seconds while the process uses no CPU at all: the autotuner's
+   background thread is asleep and the deletion waits for it. This probe runs
+   8 training steps from a fresh iterator, deletes it, and times the deletion
+   (wall and CPU), alternating autotune on and off.
+2. **What that costs in training.** The same network trained 4 epochs on 918
+   random images with 162 validation images (notebook 3's split sizes), with
+   the datasets' autotune on and off, in the same process; each epoch's time.
+3. **Where a step's operations spend their time.** One epoch of 8 steps under
+   TensorFlow's profiler; the operations' times are summed by kind (forward
+   convolution, the two backward convolutions, everything else) and turned
+   into GFLOP/s with the layer shapes.
+
+Run it alone on an otherwise idle machine (about 10 minutes on 2 cores)::
+
+    python benchmarks/epoch_boundaries.py            # print the findings
+    python benchmarks/epoch_boundaries.py --write    # also save epoch_boundaries-<cpu kind>.json
+
+The results file records the CPU model and flags. Never compare figures taken
+on different machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+STEPS, BATCH = 8, 32
+
+
+def setup():
+    """Notebook 3's network, compiled as the notebook does, with random data."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from course_vs_pipeline import resnet50_model
+
+    keras.utils.set_random_seed(0)
+    tf.config.experimental.enable_op_determinism()
+    model = resnet50_model()
+    model.compile(keras.optimizers.Adam(1e-3), "categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    x = rng.random((STEPS * BATCH, 64, 64, 3), dtype=np.float32)
+    y = keras.utils.to_categorical(rng.integers(0, 6, STEPS * BATCH), 6)
+    return model, tf.data.Dataset.from_tensor_slices((x, y)).batch(BATCH)
+
+
+def dataset_with_autotune(data, enabled: bool):
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = enabled
+    return data.with_options(options)
+
+
+def probe_deletion(model, data, repeats: int) -> dict:
+    """Seconds to delete a used iterator, autotune on vs off, alternating."""
+    model.make_train_function()
+    step = model.train_function
+    step(iter(data))  # build the graph once, outside the timings
+    runs = {"autotune_on": [], "autotune_off": []}
+    for _ in range(repeats):
+        for name, enabled in (("autotune_on", True), ("autotune_off", False)):
+            iterator = iter(dataset_with_autotune(data, enabled))
+            for _ in range(STEPS):
+                step(iterator)
+            wall, cpu = time.perf_counter(), time.process_time()
+            del iterator
+            runs[name].append({"wall_s": round(time.perf_counter() - wall, 3),
+                               "cpu_s": round(time.process_time() - cpu, 3)})
+    return runs
+
+
+def probe_fit(epochs: int = 4) -> dict:
+    """Epoch times of a notebook-3-sized fit with validation, autotune on vs off."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from course_vs_pipeline import resnet50_model
+
+    rng = np.random.default_rng(0)
+    x = rng.random((1080, 64, 64, 3), dtype=np.float32)
+    y = keras.utils.to_categorical(rng.integers(0, 6, 1080), 6)
+    times = {}
+    for name, enabled in (("autotune_on", True), ("autotune_off", False)):
+        keras.utils.set_random_seed(0)
+        model = resnet50_model()
+        model.compile(keras.optimizers.Adam(1e-3), "categorical_crossentropy", metrics=["accuracy"])
+        train = tf.data.Dataset.from_tensor_slices((x[:918], y[:918]))
+        train = dataset_with_autotune(train.shuffle(918, seed=0).batch(BATCH).prefetch(1), enabled)
+        val = dataset_with_autotune(
+            tf.data.Dataset.from_tensor_slices((x[918:], y[918:])).batch(BATCH), enabled)
+        seconds = []
+        timer = keras.callbacks.LambdaCallback(
+            on_epoch_begin=lambda *_: seconds.append(time.perf_counter()),
+            on_epoch_end=lambda *_: seconds.append(time.perf_counter() - seconds.pop()))
+        model.fit(train, validation_data=val, epochs=epochs, verbose=0, callbacks=[timer])
+        times[name] = [round(s, 1) for s in seconds]
+        print(f"fit, {name}: epoch seconds {times[name]}", flush=True)
+    return times
+
+
+def conv_flops(model) -> dict:
+    """Forward FLOPs per image of each Conv2D layer, by the name TensorFlow's ops carry."""
+    import keras
+
+    flops = {}
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            _, h, w, c_out = layer.output.shape
+            kh, kw, c_in, _ = layer.kernel.shape
+            flops[layer.name] = 2 * h * w * kh * kw * c_in * c_out
+    return flops
+
+
+def probe_profile(model, data) -> dict:
+    """Operation time by kind over one profiled epoch of STEPS steps."""
+    import tensorflow as tf
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    data = dataset_with_autotune(data, False)
+    model.fit(data, epochs=1, verbose=0)
+    with tempfile.TemporaryDirectory() as logdir:
+        tf.profiler.experimental.start(logdir)
+        start = time.perf_counter()
+        model.fit(data, epochs=1, verbose=0)
+        wall = time.perf_counter() - start
+        tf.profiler.experimental.stop()
+        space = xplane_pb2.XSpace()
+        space.ParseFromString(next(Path(logdir).rglob("*.xplane.pb")).read_bytes())
+    plane = next(p for p in space.planes if p.name == "/host:CPU")
+    names = {k: v.name for k, v in plane.event_metadata.items()}
+    kinds: dict[str, float] = collections.Counter()
+    for line in plane.lines:
+        if not line.name.startswith("tf_Compute"):
+            continue
+        for event in line.events:
+            name = names[event.metadata_id]
+            if ":" not in name or name.startswith("ExecutorState"):
+                continue  # executor bookkeeping, not an operation
+            op = name.rsplit(":", 1)[1]
+            kind = ("backward, weights" if "BackpropFilter" in op else
+                    "backward, inputs" if "BackpropInput" in op else
+                    "forward convolution" if "Conv2D" in op else "everything else")
+            kinds[kind] += event.duration_ps / 1e12
+    forward = sum(conv_flops(model).values()) * BATCH * STEPS
+    seconds = {k: round(v, 2) for k, v in kinds.items()}
+    gflops = {k: round(forward / v / 1e9, 1) for k, v in kinds.items() if k != "everything else"}
+    return {"epoch_wall_s": round(wall, 2), "op_seconds_summed_over_threads": seconds,
+            "gflops_by_kind": gflops, "forward_conv_gflop_per_step": round(forward / STEPS / 1e9, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=8)
+    parser.add_argument("--write", action="store_true", help="save epoch_boundaries-<kind>.json")
+    args = parser.parse_args()
+    import utils  # noqa: F401  (oneDNN on, quiet start-up; as the notebooks run)
+    from where_time_goes import machine
+
+    model, data = setup()
+    deletion = probe_deletion(model, data, args.repeats)
+    for name, runs in deletion.items():
+        walls = [r["wall_s"] for r in runs]
+        print(f"delete a used iterator, {name}: wall s {walls} (median "
+              f"{statistics.median(walls):.2f}), CPU s {[r['cpu_s'] for r in runs]}", flush=True)
+    profile = probe_profile(model, data)
+    fit = probe_fit()
+    print(json.dumps(profile, indent=1))
+    results = {"machine": machine(), "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+               "steps_per_iterator": STEPS, "batch": BATCH, "deletion": deletion, "fit_epoch_seconds": fit,
+               "profile": profile}
+    if args.write:
+        path = HERE / f"epoch_boundaries-{results['machine']['cpu_kind']}.json"
+        path.write_text(json.dumps(results, indent=1) + "\n")
+        print(f"wrote {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
