@@ -14,12 +14,16 @@ Two findings of issue 10's profiling, measured so anyone can check them:
 2. **What that costs in training.** The same network trained 4 epochs on 918
    random images with 162 validation images (notebook 3's split sizes), with
    the datasets' autotune on and off, in the same process; each epoch's time.
-3. **Where a step's operations spend their time.** One epoch of 8 steps under
+3. **The steady speed against the ceiling, in one run.** Three more epochs of
+   8 steps with the autotuner off give images/s and GFLOP/s, next to the
+   ceiling probes of `where_time_goes.py` (large float32 matrix products and
+   a 3x3 convolution) timed in the same process.
+4. **Where a step's operations spend their time.** One epoch of 8 steps under
    TensorFlow's profiler; the operations' times are summed by kind (forward
    convolution, the two backward convolutions, everything else) and turned
    into GFLOP/s with the layer shapes.
 
-Run it alone on an otherwise idle machine (about 10 minutes on 2 cores)::
+Run it alone on an otherwise idle machine (about 11 minutes on 2 cores)::
 
     python benchmarks/epoch_boundaries.py            # print the findings
     python benchmarks/epoch_boundaries.py --write    # also save epoch_boundaries-<cpu kind>.json
@@ -122,6 +126,27 @@ def probe_fit(epochs: int = 4) -> dict:
     return times
 
 
+def probe_steady(model, data, repeats: int = 3) -> dict:
+    """Steady training speed (autotuner off) and its share of the float32 ceiling."""
+    from course_vs_pipeline import training_flops_per_image
+    from where_time_goes import probe_ceiling
+
+    ceiling = probe_ceiling()
+    data = dataset_with_autotune(data, False)
+    model.fit(data, epochs=1, verbose=0)
+    epochs = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model.fit(data, epochs=1, verbose=0)
+        epochs.append(round(time.perf_counter() - start, 2))
+    images_per_second = STEPS * BATCH / statistics.median(epochs)
+    gflops = images_per_second * training_flops_per_image(model) / 1e9
+    best = max(v for k, v in ceiling.items() if k.endswith("fp32"))
+    return {"ceiling": ceiling, "float32_ceiling_gflops": best, "epoch_seconds": epochs,
+            "images_per_second": round(images_per_second, 1), "gflops": round(gflops, 1),
+            "share_of_ceiling": round(gflops / best, 3)}
+
+
 def conv_flops(model) -> dict:
     """Forward FLOPs per image of each Conv2D layer, by the name TensorFlow's ops carry."""
     import keras
@@ -187,11 +212,14 @@ def main() -> None:
         walls = [r["wall_s"] for r in runs]
         print(f"delete a used iterator, {name}: wall s {walls} (median "
               f"{statistics.median(walls):.2f}), CPU s {[r['cpu_s'] for r in runs]}", flush=True)
+    steady = probe_steady(model, data)
+    print(json.dumps(steady), flush=True)
     profile = probe_profile(model, data)
     fit = probe_fit()
     print(json.dumps(profile, indent=1))
     results = {"machine": machine(), "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
-               "steps_per_iterator": STEPS, "batch": BATCH, "deletion": deletion, "fit_epoch_seconds": fit,
+               "steps_per_iterator": STEPS, "batch": BATCH, "deletion": deletion,
+               "steady": steady, "fit_epoch_seconds": fit,
                "profile": profile}
     if args.write:
         path = HERE / f"epoch_boundaries-{results['machine']['cpu_kind']}.json"
