@@ -52,10 +52,9 @@ sys.path.insert(0, str(HERE))
 STEPS, BATCH = 8, 32
 
 
-def setup():
-    """Notebook 3's network, compiled as the notebook does, with random data."""
+def compiled_resnet50():
+    """Notebook 3's network, seeded and compiled as the notebook does."""
     import keras
-    import numpy as np
     import tensorflow as tf
 
     from course_vs_pipeline import resnet50_model
@@ -64,18 +63,24 @@ def setup():
     tf.config.experimental.enable_op_determinism()
     model = resnet50_model()
     model.compile(keras.optimizers.Adam(1e-3), "categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def random_signs(n: int):
+    """``n`` random 64x64 RGB images with one-hot labels of 6 classes."""
+    import keras
+    import numpy as np
+
     rng = np.random.default_rng(0)
-    x = rng.random((STEPS * BATCH, 64, 64, 3), dtype=np.float32)
-    y = keras.utils.to_categorical(rng.integers(0, 6, STEPS * BATCH), 6)
-    return model, tf.data.Dataset.from_tensor_slices((x, y)).batch(BATCH)
+    x = rng.random((n, 64, 64, 3), dtype=np.float32)
+    return x, keras.utils.to_categorical(rng.integers(0, 6, n), 6)
 
 
-def dataset_with_autotune(data, enabled: bool):
-    import tensorflow as tf
+def pipeline(data, autotune: bool):
+    """``data`` as TensorFlow builds it (autotuner on) or as the notebooks do."""
+    import utils
 
-    options = tf.data.Options()
-    options.autotune.enabled = enabled
-    return data.with_options(options)
+    return data if autotune else utils.no_autotune(data)
 
 
 def probe_deletion(model, data, repeats: int) -> dict:
@@ -86,7 +91,7 @@ def probe_deletion(model, data, repeats: int) -> dict:
     runs = {"autotune_on": [], "autotune_off": []}
     for _ in range(repeats):
         for name, enabled in (("autotune_on", True), ("autotune_off", False)):
-            iterator = iter(dataset_with_autotune(data, enabled))
+            iterator = iter(pipeline(data, enabled))
             for _ in range(STEPS):
                 step(iterator)
             wall, cpu = time.perf_counter(), time.process_time()
@@ -99,23 +104,15 @@ def probe_deletion(model, data, repeats: int) -> dict:
 def probe_fit(epochs: int = 4) -> dict:
     """Epoch times of a notebook-3-sized fit with validation, autotune on vs off."""
     import keras
-    import numpy as np
     import tensorflow as tf
 
-    from course_vs_pipeline import resnet50_model
-
-    rng = np.random.default_rng(0)
-    x = rng.random((1080, 64, 64, 3), dtype=np.float32)
-    y = keras.utils.to_categorical(rng.integers(0, 6, 1080), 6)
+    x, y = random_signs(1080)
     times = {}
     for name, enabled in (("autotune_on", True), ("autotune_off", False)):
-        keras.utils.set_random_seed(0)
-        model = resnet50_model()
-        model.compile(keras.optimizers.Adam(1e-3), "categorical_crossentropy", metrics=["accuracy"])
+        model = compiled_resnet50()
         train = tf.data.Dataset.from_tensor_slices((x[:918], y[:918]))
-        train = dataset_with_autotune(train.shuffle(918, seed=0).batch(BATCH).prefetch(1), enabled)
-        val = dataset_with_autotune(
-            tf.data.Dataset.from_tensor_slices((x[918:], y[918:])).batch(BATCH), enabled)
+        train = pipeline(train.shuffle(918, seed=0).batch(BATCH).prefetch(1), enabled)
+        val = pipeline(tf.data.Dataset.from_tensor_slices((x[918:], y[918:])).batch(BATCH), enabled)
         seconds = []
         timer = keras.callbacks.LambdaCallback(
             on_epoch_begin=lambda *_: seconds.append(time.perf_counter()),
@@ -132,7 +129,7 @@ def probe_steady(model, data, repeats: int = 3) -> dict:
     from where_time_goes import probe_ceiling
 
     ceiling = probe_ceiling()
-    data = dataset_with_autotune(data, False)
+    data = pipeline(data, autotune=False)
     model.fit(data, epochs=1, verbose=0)
     epochs = []
     for _ in range(repeats):
@@ -165,7 +162,7 @@ def probe_profile(model, data) -> dict:
     import tensorflow as tf
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
-    data = dataset_with_autotune(data, False)
+    data = pipeline(data, autotune=False)
     model.fit(data, epochs=1, verbose=0)
     with tempfile.TemporaryDirectory() as logdir:
         tf.profiler.experimental.start(logdir)
@@ -206,7 +203,10 @@ def main() -> None:
     import utils  # noqa: F401  (oneDNN on, quiet start-up; as the notebooks run)
     from where_time_goes import machine
 
-    model, data = setup()
+    import tensorflow as tf
+
+    model = compiled_resnet50()
+    data = tf.data.Dataset.from_tensor_slices(random_signs(STEPS * BATCH)).batch(BATCH)
     deletion = probe_deletion(model, data, args.repeats)
     for name, runs in deletion.items():
         walls = [r["wall_s"] for r in runs]

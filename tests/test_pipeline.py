@@ -8,7 +8,8 @@ import utils
 
 def test_no_autotune_keeps_the_elements_and_turns_the_autotuner_off():
     x = np.arange(40, dtype="float32").reshape(20, 2)
-    ds = tf.data.Dataset.from_tensor_slices(x).shuffle(20, seed=3, reshuffle_each_iteration=False).batch(6).prefetch(2)
+    ds = tf.data.Dataset.from_tensor_slices(x).shuffle(20, seed=3, reshuffle_each_iteration=False)
+    ds = ds.batch(6).prefetch(2)
     tuned_off = utils.no_autotune(ds)
     assert ds.options().autotune.enabled is not False  # the original is left as it was
     assert tuned_off.options().autotune.enabled is False
