@@ -165,3 +165,20 @@ def test_command_line_fetch(tiny):
                             env=env, capture_output=True, text=True)
     assert failed.returncode == 1 and "error: Could not get" in failed.stderr
     assert "Traceback" not in failed.stderr
+
+
+def test_default_fetch_covers_every_file_the_notebooks_read(monkeypatch, capsys):
+    """`python -m utils fetch` with no names: whole datasets, and Happy House's test file."""
+    import utils.__main__ as cli
+
+    calls = []
+    monkeypatch.setattr(cli, "ensure_dataset",
+                        lambda name, only=None: calls.append((name, only)) or Path("data"))
+    monkeypatch.setattr(cli, "install_keras_weights", lambda: [])
+    assert cli.fetch([]) == 0
+    assert calls == [("smiles", None), ("signs", None), ("alpaca", None),
+                     ("mobilenet_v2", None), ("happy_house", ("happy_house/test_happy.h5",))]
+    assert "happy_house: 1 file verified" in capsys.readouterr().out
+    calls.clear()
+    assert cli.fetch(["happy_house"]) == 0  # named: all of it, training file included
+    assert calls == [("happy_house", None)]
