@@ -151,6 +151,13 @@ def test_show_prediction_binary_logit(tmp_path):
     name, probs = plots.show_prediction(model, path, ["alpaca", "not alpaca"], output="logit")
     assert name == "not alpaca"
     assert probs[1] == pytest.approx(1 / (1 + np.exp(-2.0)))
+    # the same conversion as utils.predict_files: raw scores called "softmax" are refused
+    from utils.models import ModelError
+
+    with pytest.raises(ModelError, match="not probabilities"):
+        plots.show_prediction(keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(),
+                                                keras.layers.Dense(2, bias_initializer="ones")]),
+                              path, ["alpaca", "not alpaca"], output="softmax")
 
 
 def two_half_model(head: str):

@@ -256,18 +256,14 @@ def show_prediction(model, path: str | Path, class_names: Sequence[str],
     Example: ``show_prediction(model, "my_hand.jpg", ["0", "1", "2", "3", "4", "5"])``.
     """
     from utils.data import read_image
+    from utils.models import _probabilities
 
     if image_size is None:
         image_size = tuple(model.inputs[0].shape[1:3])
     image = read_image(path, size=image_size)
-    scores = np.asarray(model(image[None].astype("float32") * rescale, training=False),
-                        dtype="float64")[0]
-    if output == "logit":
-        scores = 1 / (1 + np.exp(-scores))
-    if output in ("logit", "sigmoid"):
-        probs = np.array([1 - scores[0], scores[0]])
-    else:
-        probs = scores
+    raw = np.asarray(model(image[None].astype("float32") * rescale, training=False),
+                     dtype="float64")
+    probs = _probabilities(raw.reshape(1, -1), {"output": output})[0]  # as predict_files does
     best = int(np.argmax(probs))
     fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.2), gridspec_kw={"width_ratios": [1, 1.6]})
     _show(left, image, f"{Path(path).name}")
