@@ -84,7 +84,10 @@ def probe_resnet50(precision: str, steps: int = 8) -> dict:
     import tensorflow as tf
 
     sys.path.insert(0, str(HERE))
+    sys.path.insert(0, str(ROOT))
     from course_vs_pipeline import resnet50_model, training_flops_per_image
+
+    from utils.data import no_autotune
 
     keras.utils.set_random_seed(0)
     tf.config.experimental.enable_op_determinism()
@@ -95,12 +98,14 @@ def probe_resnet50(precision: str, steps: int = 8) -> dict:
     n = 32 * steps
     x = rng.random((n, 64, 64, 3), dtype=np.float32)
     y = keras.utils.to_categorical(rng.integers(0, 6, n), 6)
-    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(32).prefetch(2)
+    # autotuner off, as in the notebooks: its stalls at epoch ends would land
+    # in these short epochs' times (epoch_boundaries.py)
+    data = no_autotune(tf.data.Dataset.from_tensor_slices((x, y)).batch(32).prefetch(2))
     start = time.perf_counter()
     model.fit(data, epochs=1, verbose=0)
     first = time.perf_counter() - start
-    epochs = [timed(lambda: model.fit(data, epochs=1, verbose=0), repeats=2)]
-    ips = n / statistics.median(epochs)
+    epoch_seconds = timed(lambda: model.fit(data, epochs=1, verbose=0), repeats=3)
+    ips = n / epoch_seconds
 
     images, labels = tf.constant(x[:32]), tf.constant(y[:32])
     loss_fn, optimizer = keras.losses.CategoricalCrossentropy(), model.optimizer
@@ -121,7 +126,7 @@ def probe_resnet50(precision: str, steps: int = 8) -> dict:
     split["backward_ms"] = round(split["forward_backward_ms"] - split["forward_ms"], 1)
     flops = training_flops_per_image(model)
     return {"precision": precision, "first_epoch_s": round(first, 1),
-            "steady_epoch_s": round(statistics.median(epochs), 2),
+            "steady_epoch_s": round(epoch_seconds, 2),
             "images_per_second": round(ips, 1), "gflop_per_image": round(flops / 1e9, 3),
             "gflops": round(ips * flops / 1e9, 1),
             "step_ms": round(32 / ips * 1000, 1), **split}
@@ -134,7 +139,10 @@ def probe_small(task: str, steps_per_execution: int, determinism: int = 1) -> di
     import tensorflow as tf
 
     sys.path.insert(0, str(HERE))
+    sys.path.insert(0, str(ROOT))
     from course_vs_pipeline import signs_model, smiles_model
+
+    from utils.data import no_autotune
 
     keras.utils.set_random_seed(0)
     if determinism:
@@ -149,7 +157,7 @@ def probe_small(task: str, steps_per_execution: int, determinism: int = 1) -> di
     x = rng.random((n, 64, 64, 3), dtype=np.float32)
     y = (keras.utils.to_categorical(rng.integers(0, 6, n), 6) if classes > 1
          else rng.integers(0, 2, (n, 1)).astype("float32"))
-    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch).prefetch(2)
+    data = no_autotune(tf.data.Dataset.from_tensor_slices((x, y)).batch(batch).prefetch(2))
     model.fit(data, epochs=1, verbose=0)
     seconds = timed(lambda: model.fit(data, epochs=1, verbose=0), repeats=3)
     return {"task": task, "batch": batch, "steps_per_execution": steps_per_execution,
