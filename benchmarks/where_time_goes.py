@@ -17,7 +17,7 @@ One run measures, each probe in a fresh Python process (TensorFlow reads
   (``steps_per_execution``), the per-step overhead that dominates small
   networks.
 
-Run it alone on an otherwise idle machine (about 8 minutes on 2 cores)::
+Run it alone on an otherwise idle machine (about 12 minutes on the 2-core Zen 3)::
 
     python benchmarks/where_time_goes.py            # print the tables
     python benchmarks/where_time_goes.py --write    # also save where_time_goes-<cpu kind>.json
