@@ -6,8 +6,10 @@ fine-tuning). One run can favour either side by luck, so this
 script re-executes each notebook top to bottom in a fresh kernel with the
 ``SEED = <n>`` line of its setup cell replaced, collects the metrics the
 notebook saves with ``utils.save_results``, and writes them, with the CPU
-model and flags, to ``benchmarks/seed_study.json``. The notebooks print the
-summary next to their claims with ``utils.seed_study(...)``.
+model and flags, to ``benchmarks/seed_study-<cpu kind>.json`` (``avx2``,
+``avx512-bf16``, or ``gpu``: one file per kind of machine, so that a run on one kind
+never replaces another's). The notebooks print the summary of every file next
+to their claims with ``utils.seed_study(...)``.
 
 Runs write their results and models to a scratch folder, never to
 ``results/`` or ``models/``. About 20 minutes on a 2-core AVX2 CPU for the
@@ -77,12 +79,16 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--notebooks", nargs="+", default=DEFAULT_NOTEBOOKS)
-    parser.add_argument("--output", type=Path, default=HERE / "seed_study.json")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="results file (default: benchmarks/seed_study-<cpu kind>.json)")
     args = parser.parse_args(argv)
     from utils.repro import environment
 
-    study = json.loads(args.output.read_text()) if args.output.is_file() else {}
     here = environment()
+    kind = "gpu" if here["device"].startswith("GPU") else here["cpu_kind"]
+    args.output = args.output or HERE / f"seed_study-{kind}.json"
+
+    study = json.loads(args.output.read_text()) if args.output.is_file() else {}
     if study.get("environment", {}).get("cpu") != here["cpu"] or \
             study["environment"].get("cpu_flags") != here["cpu_flags"]:
         study = {}  # never mix runs from different machines in one file
@@ -101,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
                        f"--notebooks {name}",
                 "seconds": [r["seconds"] for r in runs],
                 "metrics": [r["metrics"] for r in runs]}
-    args.output.write_text(json.dumps(study, indent=2) + "\n")
-    print(f"wrote {args.output.relative_to(ROOT)}")
+            args.output.write_text(json.dumps(study, indent=2) + "\n")  # after each notebook
+            print(f"wrote {args.output.relative_to(ROOT)}", flush=True)
     return 0
 
 

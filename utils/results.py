@@ -84,27 +84,36 @@ def load_results(notebook: str) -> dict:
     )
 
 
-SEED_STUDY = REPO_ROOT / "benchmarks" / "seed_study.json"
+SEED_STUDIES = REPO_ROOT / "benchmarks"
+"""Where ``benchmarks/seed_study.py`` writes ``seed_study-<cpu kind>.json``, one file per machine kind."""
 
 
 def seed_study(notebook: str, metrics: list[str], path: Path | None = None) -> str:
     """Summarise a notebook's metrics over the seeds of ``benchmarks/seed_study.py``.
 
-    Returns one line per metric, ``name: mean ± standard deviation (min to max)
-    over N seeds``, headed by the CPU and precision the study ran on; or one
+    Reads ``path`` if given, else every ``benchmarks/seed_study-*.json`` (one
+    per CPU kind or device the study ran on). For each study that covers the
+    notebook it returns a header naming the device and precision, then one
+    line per metric, ``name: mean ± standard deviation (min, max)``; or one
     line saying that no study has been recorded for this notebook.
     Example: ``print(seed_study("02_signs_functional", ["course_test_accuracy"]))``.
     """
-    path = path or SEED_STUDY
-    study = json.loads(path.read_text()) if path.is_file() else {}
-    runs = study.get("notebooks", {}).get(notebook)
-    if not runs:
+    paths = [path] if path else sorted(SEED_STUDIES.glob("seed_study-*.json"))
+    blocks = []
+    for study_path in paths:
+        study = json.loads(study_path.read_text()) if study_path.is_file() else {}
+        runs = study.get("notebooks", {}).get(notebook)
+        if not runs:
+            continue
+        lines = [f"Seed study, {len(runs['seeds'])} seeds ({', '.join(map(str, runs['seeds']))}) "
+                 f"on {study['environment']['device']}, {runs['precision']}:"]
+        for name in metrics:
+            values = [run[name] for run in runs["metrics"]]
+            mean = statistics.mean(values)
+            std = statistics.stdev(values) if len(values) > 1 else 0.0
+            lines.append(f"  {name}: {mean:.3f} ± {std:.3f} (min {min(values):.3f}, "
+                         f"max {max(values):.3f})")
+        blocks.append("\n".join(lines))
+    if not blocks:
         return f"No seed study recorded for {notebook} yet: run `python benchmarks/seed_study.py`."
-    lines = [f"Seed study, {len(runs['seeds'])} seeds ({', '.join(map(str, runs['seeds']))}) "
-             f"on {study['environment']['device']}, {runs['precision']}:"]
-    for name in metrics:
-        values = [run[name] for run in runs["metrics"]]
-        mean, std = statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
-        lines.append(f"  {name}: {mean:.3f} ± {std:.3f} (min {min(values):.3f}, "
-                     f"max {max(values):.3f})")
-    return "\n".join(lines)
+    return "\n".join(blocks)
