@@ -549,12 +549,12 @@ def draw_transfer_stages() -> Path:
         ], f"{head:,} trainable of {total:,}; Adam, lr 0.001"),
         (10.0, "C · fine-tuning the top of the base", [
             ("image 224×224×3", "io", False),
-            ("augmentation: flip, rotation\n(training only, no weights)", "nolayer", False),
-            ("preprocess_input: [0, 255] → [−1, 1]", "nolayer", False),
+            ("augmentation, preprocess_input\n(as in B, no weights)", "nolayer", False),
             ("base layers 0-119: frozen", "frozen", False),
             ("base layers 120-153: trainable\n(batch norm layers stay frozen)",
              "trainable", True),
-            ("pooling, dropout, Dense(1)\n(keeps learning)", "trainable", False),
+            ("GlobalAveragePooling2D → 1280\nDropout(0.2)", "nolayer", False),
+            (f"Dense(1): keeps learning\n{head:,} parameters", "trainable", False),
         ], f"{fine_tuned:,} trainable; lr ten times lower: 0.0001"),
     ]
     for x, name, items, note in columns:
