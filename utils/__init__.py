@@ -85,6 +85,7 @@ _import_tensorflow_quietly()
 
 from utils.data import (  # noqa: E402
     DataError,
+    array_dataset,
     check_image_folder,
     duplicate_groups,
     ensure_dataset,
@@ -121,6 +122,7 @@ __all__ = [
     "REPO_ROOT",
     "DataError",
     "ModelError",
+    "array_dataset",
     "check_image_folder",
     "duplicate_groups",
     "ensure_dataset",

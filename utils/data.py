@@ -32,6 +32,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -593,6 +594,41 @@ def no_autotune(dataset):
     options = tf.data.Options()
     options.autotune.enabled = False
     return dataset.with_options(options)
+
+
+def array_dataset(x, y=None, batch_size: int = 32, shuffle: bool = False):
+    """The ``tf.data`` pipeline ``fit(x, y, batch_size=..., shuffle=...)`` builds, autotuner off.
+
+    Given NumPy arrays, Keras turns them into a ``tf.data`` pipeline itself,
+    with the autotuner on, and a learner cannot reach its options. This
+    function asks Keras' own array adapter for that very pipeline (the same
+    batches, and with ``shuffle=True`` the same order each epoch, drawn from
+    TensorFlow's global seed as ``fit`` would draw it) and passes it through
+    :func:`no_autotune`, so training on it gives exactly the numbers training
+    on the arrays gives (``tests/test_pipeline.py`` checks this), without the
+    autotuner's stalls at every epoch's end (``benchmarks/array_epochs.py``).
+    Pass ``shuffle=False`` to ``fit`` with it: the dataset shuffles itself.
+    The adapter lives in ``keras.src``, not a public API: should a Keras
+    release move it, this warns and falls back to a plain ``tf.data`` pipeline
+    over the arrays (the same data, but not ``fit``'s shuffled order).
+    Example: ``model.fit(array_dataset(x, y, 16, shuffle=True), shuffle=False)``.
+    """
+    import tensorflow as tf
+
+    try:
+        from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
+    except ImportError:
+        warnings.warn("this Keras has no ArrayDataAdapter where utils.array_dataset looks for "
+                      "it: shuffling in another order than fit(x, y) would", stacklevel=2)
+        data = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
+        if shuffle:
+            data = data.shuffle(len(x), reshuffle_each_iteration=True)
+        return no_autotune(data.batch(batch_size))
+    adapter = ArrayDataAdapter(x, y, batch_size=batch_size, shuffle=shuffle)
+    # Keras' pipeline hides its length; state it, as fit does for arrays, so
+    # Keras knows where an epoch ends instead of running out of data.
+    batches = tf.data.experimental.assert_cardinality(adapter.num_batches)
+    return no_autotune(adapter.get_tf_dataset().apply(batches))
 
 
 def split_class_folders(source: str | Path, target: str | Path,
