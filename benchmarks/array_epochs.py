@@ -9,17 +9,30 @@ same happens to notebook 1's short steps.
 
 It trains notebook 1's network (37,633 weights, batch 16, 16 steps per call,
 float32, op determinism on, as the notebook runs it) on random faces of the
-notebook's sizes, four epochs with a validation pass each, in two ways that
+notebook's sizes, four epochs with a validation pass each, in three ways that
 differ only in how the data are fed:
 
-- ``arrays``: ``fit(x, y, validation_data=(x_val, y_val))``, as notebook 1 does;
+- ``arrays``: ``fit(x, y, validation_data=(x_val, y_val))``, as notebook 1 did
+  until 2026-12-04;
 - ``no_autotune``: the same arrays through ``tf.data`` pipelines built by hand
-  and passed through ``utils.no_autotune``, as notebooks 3 and 4 do.
+  and passed through ``utils.no_autotune``, as notebooks 3 and 4 do (their
+  shuffle draws another order than ``fit``'s);
+- ``array_dataset``: ``utils.array_dataset``, the pipeline Keras builds from
+  the arrays (same batches, same order, same numbers as ``arrays``) with the
+  autotuner off, as notebook 1 does now.
 
-The two alternate (arrays, no_autotune, arrays, no_autotune, ...), each with a
-fresh model from the same seed, and every epoch's wall time is recorded.
+The three alternate (arrays, no_autotune, array_dataset, arrays, ...), each
+with a fresh model from the same seed, and every epoch's wall time is recorded.
 
-Run it alone on an otherwise idle machine (about 5 minutes on 2 cores)::
+A second probe does the same for notebook 2, whose fits are many short epochs
+(its 1,310-weight network, 917 random photos to fit and 163 to validate, batch
+64, 100 epochs per fit, as the notebook trains): its hand-built pipelines with
+the autotuner on (``prefetch(AUTOTUNE)``, as the notebook had it until
+2026-12-04) and off (``utils.no_autotune``), alternating, timing each whole
+fit and recording its last validation loss (the same whatever the setting).
+
+Run it alone on an otherwise idle machine (about 13 minutes on 2 cores for the
+default 4 repeats; the machine's speed drifts, so fewer tell little)::
 
     python benchmarks/array_epochs.py             # print the epoch times
     python benchmarks/array_epochs.py --write     # also save array_epochs-<cpu kind>.json
@@ -82,6 +95,10 @@ def epoch_seconds(how: str, train, val, epochs: int) -> list[float]:
     if how == "arrays":
         model.fit(*train, batch_size=BATCH, validation_data=val, epochs=epochs,
                   verbose=0, callbacks=[timer])
+    elif how == "array_dataset":
+        model.fit(utils.array_dataset(*train, BATCH, shuffle=True), shuffle=False,
+                  validation_data=utils.array_dataset(*val, BATCH), epochs=epochs,
+                  verbose=0, callbacks=[timer])
     else:
         fit_ds = tf.data.Dataset.from_tensor_slices(train).shuffle(FIT, seed=0)
         fit_ds = utils.no_autotune(fit_ds.batch(BATCH).prefetch(2))
@@ -91,11 +108,43 @@ def epoch_seconds(how: str, train, val, epochs: int) -> list[float]:
     return [round(s, 2) for s in seconds]
 
 
+def signs_fit(autotune: bool, train, val, epochs: int) -> tuple[float, float]:
+    """Wall seconds and last validation loss of one notebook-2-sized fit."""
+    import keras
+    import tensorflow as tf
+
+    import utils
+    from course_vs_pipeline import signs_model
+
+    keras.utils.set_random_seed(0)
+    fit_ds = tf.data.Dataset.from_tensor_slices(train).shuffle(len(train[0]), seed=0)
+    fit_ds = fit_ds.batch(64).prefetch(tf.data.AUTOTUNE)
+    val_ds = tf.data.Dataset.from_tensor_slices(val).batch(64)
+    if not autotune:
+        fit_ds, val_ds = utils.no_autotune(fit_ds), utils.no_autotune(val_ds)
+    model = signs_model()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy",
+                  metrics=["accuracy"], steps_per_execution=STEPS_PER_CALL)
+    start = time.perf_counter()
+    history = model.fit(fit_ds, validation_data=val_ds, epochs=epochs, verbose=0, shuffle=False)
+    return round(time.perf_counter() - start, 2), float(history.history["val_loss"][-1])
+
+
+def random_signs(n: int, seed: int):
+    """``n`` random 64x64 colour photos in [0, 1] and one-hot labels of 6 classes."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    labels = np.eye(6, dtype="float32")[rng.integers(0, 6, n)]
+    return rng.random((n, 64, 64, 3), dtype=np.float32), labels
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=2, help="fits of each kind")
+    parser.add_argument("--repeats", type=int, default=4, help="fits of each kind")
     parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--signs-epochs", type=int, default=100)
     parser.add_argument("--write", action="store_true", help="save array_epochs-<kind>.json")
     args = parser.parse_args()
     import utils  # noqa: F401  (oneDNN on, quiet start-up; as the notebooks run)
@@ -105,21 +154,36 @@ def main() -> None:
 
     tf.config.experimental.enable_op_determinism()
     train, val = random_faces(FIT, 1), random_faces(VAL, 2)
-    runs: dict[str, list[list[float]]] = {"arrays": [], "no_autotune": []}
+    runs: dict[str, list[list[float]]] = {"arrays": [], "no_autotune": [], "array_dataset": []}
     for repeat in range(args.repeats):
         for how in runs:
             runs[how].append(epoch_seconds(how, train, val, args.epochs))
-            print(f"{how:12s} fit {repeat + 1}: epoch seconds {runs[how][-1]}", flush=True)
+            print(f"{how:13s} fit {repeat + 1}: epoch seconds {runs[how][-1]}", flush=True)
     summary = {}
     for how, fits in runs.items():
         later = [s for fit in fits for s in fit[1:]]  # the first epoch builds the graph
         summary[how] = {"median_epoch_s_after_first": round(statistics.median(later), 2),
                         "min_s": min(later), "max_s": max(later)}
-        print(f"{how:12s} epochs 2-{args.epochs}: median {summary[how]['median_epoch_s_after_first']}"
+        print(f"{how:13s} epochs 2-{args.epochs}: median {summary[how]['median_epoch_s_after_first']}"
               f" s, range {min(later)} to {max(later)} s", flush=True)
+    signs = {"autotune_on": [], "autotune_off": []}
+    signs_train, signs_val = random_signs(917, 3), random_signs(163, 4)
+    for repeat in range(args.repeats):
+        for key in signs:
+            seconds, val_loss = signs_fit(key == "autotune_on", signs_train, signs_val,
+                                          args.signs_epochs)
+            signs[key].append({"fit_s": seconds, "last_val_loss": val_loss})
+            print(f"notebook 2, {key:12s} fit {repeat + 1}: {seconds} s, "
+                  f"last val_loss {val_loss:.6f}", flush=True)
+    for key in ("autotune_on", "autotune_off"):
+        times = [fit["fit_s"] for fit in signs[key]]
+        print(f"notebook 2, {key:12s} {args.signs_epochs} epochs: median {statistics.median(times)} s,"
+              f" range {min(times)} to {max(times)} s", flush=True)
     results = {"machine": machine(), "fit_images": FIT, "val_images": VAL, "batch": BATCH,
                "steps_per_execution": STEPS_PER_CALL, "epochs": args.epochs,
-               "epoch_seconds": runs, "summary": summary}
+               "epoch_seconds": runs, "summary": summary,
+               "signs": {"fit_images": 917, "val_images": 163, "batch": 64,
+                         "epochs": args.signs_epochs, "fits": signs}}
     if args.write:
         path = HERE / f"array_epochs-{results['machine']['cpu_kind']}.json"
         path.write_text(json.dumps(results, indent=1) + "\n")

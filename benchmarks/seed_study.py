@@ -108,7 +108,9 @@ def main(argv: list[str] | None = None) -> int:
                 "seconds": [r["seconds"] for r in runs],
                 "metrics": [r["metrics"] for r in runs]}
             args.output.write_text(json.dumps(study, indent=2) + "\n")  # after each notebook
-            print(f"wrote {args.output.relative_to(ROOT)}", flush=True)
+            shown = args.output.resolve()
+            print(f"wrote {shown.relative_to(ROOT) if shown.is_relative_to(ROOT) else shown}",
+                  flush=True)
     return 0
 
 
