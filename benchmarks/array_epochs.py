@@ -86,12 +86,10 @@ def epoch_seconds(how: str, train, val, epochs: int) -> list[float]:
     import tensorflow as tf
 
     import utils
+    from course_vs_pipeline import EpochTimer
 
     model = compiled_model()
-    seconds: list[float] = []
-    timer = keras.callbacks.LambdaCallback(
-        on_epoch_begin=lambda *_: seconds.append(time.perf_counter()),
-        on_epoch_end=lambda *_: seconds.append(time.perf_counter() - seconds.pop()))
+    timer = EpochTimer()
     if how == "arrays":
         model.fit(*train, batch_size=BATCH, validation_data=val, epochs=epochs,
                   verbose=0, callbacks=[timer])
@@ -105,7 +103,7 @@ def epoch_seconds(how: str, train, val, epochs: int) -> list[float]:
         val_ds = utils.no_autotune(tf.data.Dataset.from_tensor_slices(val).batch(BATCH))
         model.fit(fit_ds, validation_data=val_ds, epochs=epochs, verbose=0, callbacks=[timer],
                   shuffle=False)  # the dataset shuffles; says so to Keras
-    return [round(s, 2) for s in seconds]
+    return [round(s, 2) for s in timer.times]
 
 
 def signs_fit(autotune: bool, train, val, epochs: int) -> tuple[float, float]:
@@ -113,30 +111,19 @@ def signs_fit(autotune: bool, train, val, epochs: int) -> tuple[float, float]:
     import keras
     import tensorflow as tf
 
-    import utils
     from course_vs_pipeline import signs_model
+    from epoch_boundaries import pipeline
 
     keras.utils.set_random_seed(0)
     fit_ds = tf.data.Dataset.from_tensor_slices(train).shuffle(len(train[0]), seed=0)
-    fit_ds = fit_ds.batch(64).prefetch(tf.data.AUTOTUNE)
-    val_ds = tf.data.Dataset.from_tensor_slices(val).batch(64)
-    if not autotune:
-        fit_ds, val_ds = utils.no_autotune(fit_ds), utils.no_autotune(val_ds)
+    fit_ds = pipeline(fit_ds.batch(64).prefetch(tf.data.AUTOTUNE), autotune)
+    val_ds = pipeline(tf.data.Dataset.from_tensor_slices(val).batch(64), autotune)
     model = signs_model()
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy",
                   metrics=["accuracy"], steps_per_execution=STEPS_PER_CALL)
     start = time.perf_counter()
     history = model.fit(fit_ds, validation_data=val_ds, epochs=epochs, verbose=0, shuffle=False)
     return round(time.perf_counter() - start, 2), float(history.history["val_loss"][-1])
-
-
-def random_signs(n: int, seed: int):
-    """``n`` random 64x64 colour photos in [0, 1] and one-hot labels of 6 classes."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    labels = np.eye(6, dtype="float32")[rng.integers(0, 6, n)]
-    return rng.random((n, 64, 64, 3), dtype=np.float32), labels
 
 
 def main() -> None:
@@ -148,6 +135,7 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="save array_epochs-<kind>.json")
     args = parser.parse_args()
     import utils  # noqa: F401  (oneDNN on, quiet start-up; as the notebooks run)
+    from epoch_boundaries import random_signs
     from where_time_goes import machine
 
     import tensorflow as tf
@@ -167,7 +155,8 @@ def main() -> None:
         print(f"{how:13s} epochs 2-{args.epochs}: median {summary[how]['median_epoch_s_after_first']}"
               f" s, range {min(later)} to {max(later)} s", flush=True)
     signs = {"autotune_on": [], "autotune_off": []}
-    signs_train, signs_val = random_signs(917, 3), random_signs(163, 4)
+    images, labels = random_signs(917 + 163)
+    signs_train, signs_val = (images[:917], labels[:917]), (images[917:], labels[917:])
     for repeat in range(args.repeats):
         for key in signs:
             seconds, val_loss = signs_fit(key == "autotune_on", signs_train, signs_val,
@@ -177,7 +166,7 @@ def main() -> None:
                   f"last val_loss {val_loss:.6f}", flush=True)
     for key in ("autotune_on", "autotune_off"):
         times = [fit["fit_s"] for fit in signs[key]]
-        print(f"notebook 2, {key:12s} {args.signs_epochs} epochs: median {statistics.median(times)} s,"
+        print(f"notebook 2, {key:12s} {args.signs_epochs} epochs: median {round(statistics.median(times), 2)} s,"
               f" range {min(times)} to {max(times)} s", flush=True)
     results = {"machine": machine(), "fit_images": FIT, "val_images": VAL, "batch": BATCH,
                "steps_per_execution": STEPS_PER_CALL, "epochs": args.epochs,
