@@ -157,24 +157,26 @@ def conv_flops(model) -> dict:
     return flops
 
 
-def probe_profile(model, data) -> dict:
-    """Operation time by kind over one profiled epoch of STEPS steps."""
+def op_times(run) -> tuple[float, collections.Counter]:
+    """Wall seconds of ``run()`` under TensorFlow's profiler, and seconds per operation type.
+
+    Operation times are summed over TensorFlow's worker threads; the executor's
+    own bookkeeping is left out.
+    """
     import tensorflow as tf
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
-    data = pipeline(data, autotune=False)
-    model.fit(data, epochs=1, verbose=0)
     with tempfile.TemporaryDirectory() as logdir:
         tf.profiler.experimental.start(logdir)
         start = time.perf_counter()
-        model.fit(data, epochs=1, verbose=0)
+        run()
         wall = time.perf_counter() - start
         tf.profiler.experimental.stop()
         space = xplane_pb2.XSpace()
         space.ParseFromString(next(Path(logdir).rglob("*.xplane.pb")).read_bytes())
     plane = next(p for p in space.planes if p.name == "/host:CPU")
     names = {k: v.name for k, v in plane.event_metadata.items()}
-    kinds: dict[str, float] = collections.Counter()
+    seconds: collections.Counter = collections.Counter()
     for line in plane.lines:
         if not line.name.startswith("tf_Compute"):
             continue
@@ -182,11 +184,21 @@ def probe_profile(model, data) -> dict:
             name = names[event.metadata_id]
             if ":" not in name or name.startswith("ExecutorState"):
                 continue  # executor bookkeeping, not an operation
-            op = name.rsplit(":", 1)[1]
-            kind = ("backward, weights" if "BackpropFilter" in op else
-                    "backward, inputs" if "BackpropInput" in op else
-                    "forward convolution" if "Conv2D" in op else "everything else")
-            kinds[kind] += event.duration_ps / 1e12
+            seconds[name.rsplit(":", 1)[1]] += event.duration_ps / 1e12
+    return wall, seconds
+
+
+def probe_profile(model, data) -> dict:
+    """Operation time by kind over one profiled epoch of STEPS steps."""
+    data = pipeline(data, autotune=False)
+    model.fit(data, epochs=1, verbose=0)
+    wall, by_type = op_times(lambda: model.fit(data, epochs=1, verbose=0))
+    kinds: dict[str, float] = collections.Counter()
+    for op, op_seconds in by_type.items():
+        kind = ("backward, weights" if "BackpropFilter" in op else
+                "backward, inputs" if "BackpropInput" in op else
+                "forward convolution" if "Conv2D" in op else "everything else")
+        kinds[kind] += op_seconds
     forward = sum(conv_flops(model).values()) * BATCH * STEPS
     seconds = {k: round(v, 2) for k, v in kinds.items()}
     gflops = {k: round(forward / v / 1e9, 1) for k, v in kinds.items() if k != "everything else"}
