@@ -5,7 +5,8 @@ One module per concern:
 - :mod:`utils.data`     find, fetch, verify and load the datasets;
 - :mod:`utils.plots`    the figures the notebooks draw;
 - :mod:`utils.models`   save a trained model with its sidecar, load it, predict files;
-- :mod:`utils.repro`    seeds, op determinism, versions, precision policy;
+- :mod:`utils.repro`    seeds, op determinism, versions, precision policy, and
+                        building a model's training state before ``fit``;
 - :mod:`utils.results`  each notebook's headline metrics in ``results/``;
 - :mod:`utils.versions` the oldest library versions the course works with.
 
@@ -115,7 +116,7 @@ from utils.plots import (  # noqa: E402
     show_predictions,
 )
 from utils.models import ModelError, load_model, models_dir, predict_files, save_model  # noqa: E402
-from utils.repro import environment, fast_precision, setup  # noqa: E402
+from utils.repro import build_for_training, environment, fast_precision, setup  # noqa: E402
 from utils.results import load_results, results_dir, save_results, seed_study  # noqa: E402
 
 __all__ = [
@@ -123,6 +124,7 @@ __all__ = [
     "DataError",
     "ModelError",
     "array_dataset",
+    "build_for_training",
     "check_image_folder",
     "duplicate_groups",
     "ensure_dataset",

@@ -3,7 +3,8 @@
 Call :func:`setup` once at the top of a notebook. It seeds Python, NumPy and
 TensorFlow, turns on TensorFlow's op determinism (so a rerun on the same
 machine gives the same numbers), sets the Keras precision policy and prints
-what the run uses.
+what the run uses. :func:`build_for_training` prepares a compiled model for
+``fit`` without changing any number it computes.
 """
 
 from __future__ import annotations
@@ -178,3 +179,40 @@ def setup(seed: int = 42, mixed_precision: bool = False, precision: str | None =
         shown = ("python", "tensorflow", "keras", "numpy", "device", "precision")
         print(" | ".join(f"{k} {env[k]}" for k in shown) + f" | seed {seed}")
     return {**env, "steps_per_execution": settings["steps_per_execution"]}
+
+
+def build_for_training(model, data) -> None:
+    """Create a compiled model's optimizer and metric variables now, before ``fit``.
+
+    With TensorFlow, Keras creates these variables the first time ``fit`` runs
+    its training step, while TensorFlow traces that step into a graph. A
+    traced function that creates variables is traced a second time, so the
+    slowest part of the first epoch is paid twice (about 9 s of ResNet50's
+    first epoch on a 2-core Zen 4, ``benchmarks/RESULTS.md``). This creates
+    them from the shapes in ``data`` alone, as Keras does by itself on its
+    other backends: no batch is read, no random number is drawn, and every
+    number ``fit`` computes stays the same (``tests/test_pipeline.py``).
+    ``data`` is what ``fit`` will get: a ``tf.data.Dataset`` of ``(x, y)``
+    batches or a pair of arrays ``(x, y)``. Call it after every ``compile``.
+    It relies on ``Model._symbolic_build``, which is not a public API: should
+    a Keras release drop it, this warns and builds only the optimizer.
+    Example: ``model.compile(...); build_for_training(model, train_ds); model.fit(train_ds)``.
+    """
+    import warnings
+
+    import tensorflow as tf
+
+    if getattr(model, "optimizer", None) is None:
+        raise ValueError("build_for_training needs a compiled model: call model.compile first")
+    if isinstance(data, tf.data.Dataset):
+        batch = data.element_spec  # shapes and dtypes only: nothing is read
+    else:
+        x, y = data
+        batch = (x[:1], y[:1])
+    build = getattr(model, "_symbolic_build", None)
+    if build is None:
+        warnings.warn("this Keras has no Model._symbolic_build: utils.build_for_training built "
+                      "the optimizer only, so fit may still trace its step twice", stacklevel=2)
+        model.optimizer.build(model.trainable_variables)
+        return
+    build(data_batch=batch)

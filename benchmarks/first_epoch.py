@@ -1,0 +1,135 @@
+"""Benchmark: the first epoch with and without ``utils.build_for_training``.
+
+With TensorFlow, Keras creates the optimizer's variables (Adam's two running
+averages per weight tensor) and the metrics' counters inside ``fit``'s first
+training step, while TensorFlow traces that step into a graph. A traced
+function that creates variables is traced again, so the first epoch builds
+the training graph twice. ``utils.build_for_training`` creates those
+variables before ``fit``, from the batches' shapes. This probe times, each in
+a fresh Python process, ``compile``, the optional build and a first ``fit``
+of one epoch (8 training steps, 2 validation steps, autotuner off) for
+
+- notebook 3's ResNet50 (64x64x3, batch 32, the precision notebook 3 uses
+  on this CPU: mixed bfloat16 where the CPU computes it natively);
+- notebook 1's smile network (batch 16, float32, 16 steps per call).
+
+The two variants alternate, ``--repeats`` times each. Every run also prints
+the epoch's training and validation loss: they must be the same with and
+without the build (the build reads no data and draws no random number).
+
+Run it alone on an otherwise idle machine (about 4 minutes on the 2-core Zen 4)::
+
+    python benchmarks/first_epoch.py            # print the times
+    python benchmarks/first_epoch.py --write    # also save first_epoch-<cpu kind>.json
+
+The results file records the CPU model and flags. Never compare figures taken
+on different machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+STEPS, VALIDATION_STEPS = 8, 2
+
+
+def probe(task: str, build: bool) -> dict:
+    """One first epoch in this process: seconds of the build and of ``fit``, and the losses."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    import utils
+    from course_vs_pipeline import resnet50_model, smiles_model
+    from utils.repro import device_settings
+
+    mixed = task == "resnet50"
+    utils.setup(seed=0, mixed_precision=mixed, verbose=False)
+    make, batch, classes = {"resnet50": (resnet50_model, 32, 6), "smiles": (smiles_model, 16, 1)}[task]
+    model = make()
+    model.compile(keras.optimizers.Adam(1e-3),
+                  "categorical_crossentropy" if classes > 1 else "binary_crossentropy",
+                  metrics=["accuracy"],
+                  steps_per_execution=1 if mixed else device_settings()["steps_per_execution"])
+    rng = np.random.default_rng(0)
+    n = batch * (STEPS + VALIDATION_STEPS)
+    x = rng.random((n, 64, 64, 3), dtype=np.float32)
+    y = (keras.utils.to_categorical(rng.integers(0, classes, n), classes) if classes > 1
+         else rng.integers(0, 2, (n, 1)).astype("float32"))
+    split = batch * STEPS
+    train = utils.no_autotune(tf.data.Dataset.from_tensor_slices((x[:split], y[:split]))
+                              .shuffle(split, seed=1).batch(batch))
+    val = utils.no_autotune(tf.data.Dataset.from_tensor_slices((x[split:], y[split:])).batch(batch))
+    start = time.perf_counter()
+    if build:
+        utils.build_for_training(model, train)
+    built = time.perf_counter()
+    history = model.fit(train, validation_data=val, epochs=1, shuffle=False, verbose=0)
+    done = time.perf_counter()
+    return {"task": task, "build": build, "precision": keras.mixed_precision.global_policy().name,
+            "build_s": round(built - start, 2), "fit_s": round(done - built, 2),
+            "total_s": round(done - start, 2), "loss": history.history["loss"][0],
+            "val_loss": history.history["val_loss"][0]}
+
+
+def run_probe(task: str, build: bool) -> dict:
+    """``probe`` in a fresh interpreter (TensorFlow traces from scratch)."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    command = [sys.executable, __file__, "--probe", task] + (["--build"] if build else [])
+    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"probe {task} build={build} failed:\n{done.stderr[-2000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"  {task} build={build}: {result}", flush=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--probe", help=argparse.SUPPRESS)
+    parser.add_argument("--build", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--write", action="store_true", help="save first_epoch-<kind>.json")
+    args = parser.parse_args()
+    if args.probe:
+        print(json.dumps(probe(args.probe, args.build)))
+        return
+    import utils  # noqa: F401  (quiet TensorFlow start-up)
+    from where_time_goes import machine
+
+    runs = [run_probe(task, build) for task in ("resnet50", "smiles")
+            for _ in range(args.repeats) for build in (False, True)]
+    summary = {}
+    for task in ("resnet50", "smiles"):
+        for build in (False, True):
+            mine = [r for r in runs if r["task"] == task and r["build"] == build]
+            summary[f"{task}, {'with' if build else 'without'} build_for_training"] = {
+                "median_total_s": statistics.median(r["total_s"] for r in mine),
+                "total_s": [r["total_s"] for r in mine],
+                "same_losses": len({(r["loss"], r["val_loss"]) for r in mine}) == 1}
+        same = len({(r["loss"], r["val_loss"]) for r in runs if r["task"] == task}) == 1
+        summary[f"{task}: same losses with and without"] = same
+    print(json.dumps(summary, indent=1))
+    if args.write:
+        results = {"machine": machine(), "steps": STEPS, "validation_steps": VALIDATION_STEPS,
+                   "runs": runs, "summary": summary}
+        path = HERE / f"first_epoch-{results['machine']['cpu_kind']}.json"
+        path.write_text(json.dumps(results, indent=1) + "\n")
+        print(f"wrote {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
