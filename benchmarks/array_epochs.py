@@ -44,16 +44,10 @@ on different machines.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import sys
 import time
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(HERE))
+import epoch_boundaries  # noqa: F401  (puts the repository and benchmarks/ on sys.path)
 
 FIT, VAL, BATCH, STEPS_PER_CALL = 9_472, 1_053, 16, 16
 
@@ -136,7 +130,7 @@ def main() -> None:
     args = parser.parse_args()
     import utils  # noqa: F401  (oneDNN on, quiet start-up; as the notebooks run)
     from epoch_boundaries import random_signs
-    from where_time_goes import machine
+    from where_time_goes import machine, write_results
 
     import tensorflow as tf
 
@@ -174,9 +168,7 @@ def main() -> None:
                "signs": {"fit_images": 917, "val_images": 163, "batch": 64,
                          "epochs": args.signs_epochs, "fits": signs}}
     if args.write:
-        path = HERE / f"array_epochs-{results['machine']['cpu_kind']}.json"
-        path.write_text(json.dumps(results, indent=1) + "\n")
-        print(f"wrote {path.relative_to(ROOT)}")
+        write_results("array_epochs", results)
 
 
 if __name__ == "__main__":

@@ -213,7 +213,7 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="save epoch_boundaries-<kind>.json")
     args = parser.parse_args()
     import utils  # noqa: F401  (oneDNN on, quiet start-up; as the notebooks run)
-    from where_time_goes import machine
+    from where_time_goes import machine, write_results
 
     import tensorflow as tf
 
@@ -234,9 +234,7 @@ def main() -> None:
                "steady": steady, "fit_epoch_seconds": fit,
                "profile": profile}
     if args.write:
-        path = HERE / f"epoch_boundaries-{results['machine']['cpu_kind']}.json"
-        path.write_text(json.dumps(results, indent=1) + "\n")
-        print(f"wrote {path.relative_to(ROOT)}")
+        write_results("epoch_boundaries", results)
 
 
 if __name__ == "__main__":

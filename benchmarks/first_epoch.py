@@ -32,17 +32,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(HERE))
+import epoch_boundaries  # noqa: F401  (puts the repository and benchmarks/ on sys.path)
 
 STEPS, VALIDATION_STEPS = 8, 2
 
@@ -90,12 +83,9 @@ def probe(task: str, build: bool) -> dict:
 
 def run_probe(task: str, build: bool) -> dict:
     """``probe`` in a fresh interpreter (TensorFlow traces from scratch)."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    command = [sys.executable, __file__, "--probe", task] + (["--build"] if build else [])
-    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"probe {task} build={build} failed:\n{done.stderr[-2000:]}")
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    from where_time_goes import run_child
+
+    result = json.loads(run_child(__file__, task, *(["--build"] if build else []))[-1])
     print(f"  {task} build={build}: {result}", flush=True)
     return result
 
@@ -112,7 +102,7 @@ def main() -> None:
         print(json.dumps(probe(args.probe, args.build)))
         return
     import utils  # noqa: F401  (quiet TensorFlow start-up)
-    from where_time_goes import machine
+    from where_time_goes import machine, write_results
 
     runs = [run_probe(task, build) for task in ("resnet50", "smiles")
             for _ in range(args.repeats) for build in (False, True)]
@@ -131,9 +121,7 @@ def main() -> None:
     if args.write:
         results = {"machine": machine(), "steps": STEPS, "validation_steps": VALIDATION_STEPS,
                    "runs": runs, "summary": summary}
-        path = HERE / f"first_epoch-{results['machine']['cpu_kind']}.json"
-        path.write_text(json.dumps(results, indent=1) + "\n")
-        print(f"wrote {path.relative_to(ROOT)}")
+        write_results("first_epoch", results)
 
 
 if __name__ == "__main__":

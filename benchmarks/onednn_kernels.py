@@ -48,17 +48,10 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import os
 import re
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(HERE))
+import epoch_boundaries  # noqa: F401  (puts the repository and benchmarks/ on sys.path)
 
 WARMUP, STEPS, BATCH = 3, 4, 32
 START, END = "=== measured steps start ===", "=== measured steps end ==="
@@ -144,13 +137,10 @@ def parse(lines: list[str]) -> dict:
 
 def run_child(precision: str, *flags: str, verbose: bool = False) -> tuple[list[str], dict]:
     """One fresh process: the verbose lines between the markers, and its JSON result."""
-    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "1", "TF_CPP_MIN_LOG_LEVEL": "3",
-           "ONEDNN_VERBOSE": "1" if verbose else "0"}
-    done = subprocess.run([sys.executable, __file__, "--probe", precision, *flags], env=env,
-                          cwd=ROOT, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"probe {precision} {flags} failed:\n{done.stderr[-2000:]}")
-    out = done.stdout.splitlines()
+    from where_time_goes import run_child as run
+
+    out = run(__file__, precision, *flags, TF_ENABLE_ONEDNN_OPTS="1",
+              ONEDNN_VERBOSE="1" if verbose else "0")
     measured = out[out.index(START) + 1:out.index(END)] if START in out else []
     return measured, json.loads(out[-1])
 
@@ -252,7 +242,7 @@ def main() -> None:
         return
     import utils  # noqa: F401  (quiet TensorFlow start-up)
     from utils.repro import fast_precision
-    from where_time_goes import machine, run_probe
+    from where_time_goes import machine, run_probe, write_results
 
     precisions = ["float32"] + (["mixed_bfloat16"] if fast_precision() != "float32" else [])
     results = {"machine": machine(), "ceiling": run_probe("ceiling", "1"),
@@ -263,9 +253,7 @@ def main() -> None:
     text = report(results)
     print("\n" + text)
     if args.write:
-        path = HERE / f"onednn_kernels-{results['machine']['cpu_kind']}.json"
-        path.write_text(json.dumps({**results, "report": text}, indent=1) + "\n")
-        print(f"wrote {path.relative_to(ROOT)}")
+        write_results("onednn_kernels", {**results, "report": text})
 
 
 if __name__ == "__main__":

@@ -26,12 +26,11 @@ on different machines.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 import time
 
-from epoch_boundaries import BATCH, HERE, ROOT, STEPS, compiled_resnet50, pipeline, random_signs
+from epoch_boundaries import BATCH, STEPS, compiled_resnet50, pipeline, random_signs
 
 
 def resets() -> dict:
@@ -56,7 +55,7 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="save reseed_retrace-<kind>.json")
     args = parser.parse_args()
     import utils  # noqa: F401  (oneDNN on, quiet start-up; as the notebooks run)
-    from where_time_goes import machine
+    from where_time_goes import machine, write_results
 
     import tensorflow as tf
 
@@ -81,9 +80,7 @@ def main() -> None:
         results = {"machine": machine(), "steps_per_epoch": STEPS, "batch": BATCH,
                    "first_epoch_s": first, "epoch_seconds_after_reset": seconds,
                    "median_epoch_s": medians}
-        path = HERE / f"reseed_retrace-{results['machine']['cpu_kind']}.json"
-        path.write_text(json.dumps(results, indent=1) + "\n")
-        print(f"wrote {path.relative_to(ROOT)}")
+        write_results("reseed_retrace", results)
 
 
 if __name__ == "__main__":

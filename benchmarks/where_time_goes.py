@@ -169,14 +169,33 @@ PROBES = {"ceiling": probe_ceiling, "resnet50": probe_resnet50, "small": probe_s
 
 # ---------------------------------------------------------------- parent
 
+def run_child(script: str | Path, *args: str, **env: str) -> list[str]:
+    """Run ``python script --probe args`` in a fresh interpreter; return its stdout lines.
+
+    ``env`` adds environment variables (TensorFlow reads some only when it is
+    imported); TensorFlow's C++ logs are off. Raises with the end of stderr if
+    the child fails. Each benchmark's child prints its result as the last line.
+    """
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env}
+    done = subprocess.run([sys.executable, str(script), "--probe", *args], env=env, cwd=ROOT,
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"probe {Path(script).name} {args} failed:\n{done.stderr[-2000:]}")
+    return done.stdout.strip().splitlines()
+
+
+def write_results(name: str, results: dict) -> Path:
+    """Save ``results`` as ``benchmarks/<name>-<cpu kind>.json`` and say so."""
+    path = HERE / f"{name}-{results['machine']['cpu_kind']}.json"
+    path.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"wrote {path.relative_to(ROOT)}")
+    return path
+
+
 def run_probe(name: str, onednn: str, *args: str) -> dict:
     """Run one probe in a fresh interpreter with ``TF_ENABLE_ONEDNN_OPTS=onednn``."""
-    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": onednn, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run([sys.executable, __file__, "--probe", name, *args], env=env,
-                          cwd=ROOT, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"probe {name} {args} failed:\n{done.stderr[-2000:]}")
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    lines = run_child(__file__, name, *args, TF_ENABLE_ONEDNN_OPTS=onednn)
+    result = json.loads(lines[-1])
     print(f"  {name} {' '.join(args)} onednn={onednn}: {result}", flush=True)
     return {"onednn": onednn, **result}
 
@@ -253,9 +272,7 @@ def main() -> None:
     text = report(results)
     print("\n" + text)
     if args.write:
-        path = HERE / f"where_time_goes-{results['machine']['cpu_kind']}.json"
-        path.write_text(json.dumps({**results, "report": text}, indent=2) + "\n")
-        print(f"wrote {path.relative_to(ROOT)}")
+        write_results("where_time_goes", {**results, "report": text})
 
 
 if __name__ == "__main__":
