@@ -43,7 +43,6 @@ on different machines.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 
@@ -121,12 +120,12 @@ def signs_fit(autotune: bool, train, val, epochs: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    from where_time_goes import script_parser
+
+    parser = script_parser(__doc__, "array_epochs")
     parser.add_argument("--repeats", type=int, default=4, help="fits of each kind")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--signs-epochs", type=int, default=100)
-    parser.add_argument("--write", action="store_true", help="save array_epochs-<kind>.json")
     args = parser.parse_args()
     import utils  # noqa: F401  (oneDNN on, quiet start-up; as the notebooks run)
     from epoch_boundaries import random_signs

@@ -34,7 +34,6 @@ on different machines.
 
 from __future__ import annotations
 
-import argparse
 import collections
 import json
 import os
@@ -157,11 +156,12 @@ def conv_flops(model) -> dict:
     return flops
 
 
-def op_times(run) -> tuple[float, collections.Counter]:
+def op_times(run, key=lambda name, op_type: op_type) -> tuple[float, collections.Counter]:
     """Wall seconds of ``run()`` under TensorFlow's profiler, and seconds per operation type.
 
     Operation times are summed over TensorFlow's worker threads; the executor's
-    own bookkeeping is left out.
+    own bookkeeping is left out. ``key(name, op_type)`` says what to sum by
+    (by default the operation's type, such as ``Conv2D`` or ``Mul``).
     """
     import tensorflow as tf
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
@@ -184,7 +184,8 @@ def op_times(run) -> tuple[float, collections.Counter]:
             name = names[event.metadata_id]
             if ":" not in name or name.startswith("ExecutorState"):
                 continue  # executor bookkeeping, not an operation
-            seconds[name.rsplit(":", 1)[1]] += event.duration_ps / 1e12
+            op_name, op_type = name.rsplit(":", 1)
+            seconds[key(op_name, op_type)] += event.duration_ps / 1e12
     return wall, seconds
 
 
@@ -207,10 +208,10 @@ def probe_profile(model, data) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    from where_time_goes import script_parser
+
+    parser = script_parser(__doc__, "epoch_boundaries")
     parser.add_argument("--repeats", type=int, default=8)
-    parser.add_argument("--write", action="store_true", help="save epoch_boundaries-<kind>.json")
     args = parser.parse_args()
     import utils  # noqa: F401  (oneDNN on, quiet start-up; as the notebooks run)
     from where_time_goes import machine, write_results

@@ -91,12 +91,11 @@ def run_probe(task: str, build: bool) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--probe", help=argparse.SUPPRESS)
+    from where_time_goes import script_parser
+
+    parser = script_parser(__doc__, "first_epoch", probe=True)
     parser.add_argument("--build", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--write", action="store_true", help="save first_epoch-<kind>.json")
     args = parser.parse_args()
     if args.probe:
         print(json.dumps(probe(args.probe, args.build)))

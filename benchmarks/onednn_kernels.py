@@ -230,12 +230,11 @@ def report(results: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--probe", help=argparse.SUPPRESS)
+    from where_time_goes import script_parser
+
+    parser = script_parser(__doc__, "onednn_kernels", probe=True)
     parser.add_argument("--serial", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--profile", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--write", action="store_true", help="save onednn_kernels-<kind>.json")
     args = parser.parse_args()
     if args.probe:
         probe(args.probe, args.serial, args.profile)

@@ -25,7 +25,6 @@ on different machines.
 
 from __future__ import annotations
 
-import argparse
 import random
 import statistics
 import time
@@ -49,10 +48,10 @@ def resets() -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    from where_time_goes import script_parser
+
+    parser = script_parser(__doc__, "reseed_retrace")
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--write", action="store_true", help="save reseed_retrace-<kind>.json")
     args = parser.parse_args()
     import utils  # noqa: F401  (oneDNN on, quiet start-up; as the notebooks run)
     from where_time_goes import machine, write_results

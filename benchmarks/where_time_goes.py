@@ -169,6 +169,22 @@ PROBES = {"ceiling": probe_ceiling, "resnet50": probe_resnet50, "small": probe_s
 
 # ---------------------------------------------------------------- parent
 
+def script_parser(doc: str, name: str, probe: bool = False,
+                  probe_choices: list[str] | None = None) -> argparse.ArgumentParser:
+    """The command line the per-CPU benchmark scripts share.
+
+    The script's docstring is its help; ``--write`` saves ``<name>-<cpu
+    kind>.json``. Scripts that measure in fresh processes (``run_child``) also
+    get the hidden ``--probe`` those processes are started with.
+    """
+    parser = argparse.ArgumentParser(description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    if probe:
+        parser.add_argument("--probe", choices=probe_choices, help=argparse.SUPPRESS)
+    parser.add_argument("--write", action="store_true", help=f"save {name}-<kind>.json")
+    return parser
+
+
 def run_child(script: str | Path, *args: str, **env: str) -> list[str]:
     """Run ``python script --probe args`` in a fresh interpreter; return its stdout lines.
 
@@ -241,11 +257,8 @@ def report(results: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--probe", choices=list(PROBES), help=argparse.SUPPRESS)
+    parser = script_parser(__doc__, "where_time_goes", probe=True, probe_choices=list(PROBES))
     parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
-    parser.add_argument("--write", action="store_true", help="save where_time_goes-<kind>.json")
     args = parser.parse_args()
     if args.probe:  # child process: one probe, one JSON line
         values = [int(a) if a.isdigit() else a for a in args.args]

@@ -1,0 +1,247 @@
+"""Benchmark: what Keras 3's batch normalisation costs in a training step.
+
+On the TensorFlow backend, Keras 3's ``BatchNormalization`` layer is built
+from TensorFlow's small operations: ``moments`` (a mean, a squared
+difference, another mean), then subtract, multiply, add; its gradient adds
+as many again (``Mul``, ``Sum``, ``BroadcastTo``, ``RealDiv`` ...). Each one
+reads and writes the whole activation tensor. TensorFlow also has one fused
+kernel for the same computation, ``FusedBatchNormV3`` (oneDNN's batch
+normalisation on x86 CPUs), which Keras 2 used and Keras 3 does not (see the
+Keras issue "BatchNorm is slow", keras-team/keras-core#225).
+
+This probe asks two questions, each in fresh Python processes:
+
+1. **Where does a training step's time go?** One profiled epoch under
+   TensorFlow's profiler, every operation's time summed into convolutions,
+   batch normalisation (forward and gradient), the optimizer (Adam) and
+   everything else.
+2. **What would a fused kernel save?** The same training, timed, with every
+   ``BatchNormalization`` layer replaced by a small probe layer that calls
+   ``FusedBatchNormV3`` (same axis, epsilon and momentum; each run checks,
+   in float32, that the network computes the same outputs with either
+   layer, to float rounding, and records the largest difference).
+   The probe layer exists only here: the notebooks use Keras' layer, because
+   that is what learners study, and swapping it would change every number of
+   the seed studies.
+
+for notebook 1's network (float32, batch 16, the steps per call the notebooks
+use on this device) and notebook 3's ResNet50 (batch 32, the precision
+notebook 3 uses on this CPU: mixed bfloat16 where it is native). The two
+variants alternate, ``--repeats`` times each; each timing process trains one
+warm-up epoch, then times 3 epochs (64 steps for notebook 1's network, 8 for
+ResNet50) on random images with the autotuner off, and reports the median.
+
+Run it alone on an otherwise idle machine (about 7 minutes on the 2-core Zen 4)::
+
+    python benchmarks/batchnorm_cost.py            # print the figures
+    python benchmarks/batchnorm_cost.py --write    # also save batchnorm_cost-<cpu kind>.json
+
+The results file records the CPU model and flags. Never compare figures taken
+on different machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import epoch_boundaries  # noqa: F401  (puts the repository and benchmarks/ on sys.path)
+
+TASKS = {"smiles": {"steps": 64, "batch": 16}, "resnet50": {"steps": 8, "batch": 32}}
+VARIANTS = ("keras", "fused")
+
+
+def fused_batchnorm_layer(config: dict):
+    """A probe layer computing ``BatchNormalization`` with TensorFlow's fused kernel."""
+    import keras
+    import tensorflow as tf
+
+    class FusedBatchNormalization(keras.layers.Layer):
+        def __init__(self, axis, momentum, epsilon, **kwargs):
+            super().__init__(**kwargs)
+            self.axis, self.momentum, self.epsilon = axis, momentum, epsilon
+
+        def build(self, input_shape):
+            assert self.axis in (-1, 3, [3], [-1]), "the probe handles channels-last only"
+            shape = (input_shape[-1],)
+            # autocast=False: the kernel wants float32 statistics whatever the input's type
+            self.gamma = self.add_weight(shape=shape, initializer="ones", autocast=False)
+            self.beta = self.add_weight(shape=shape, initializer="zeros", autocast=False)
+            self.moving_mean = self.add_weight(shape=shape, initializer="zeros",
+                                               trainable=False, autocast=False)
+            self.moving_variance = self.add_weight(shape=shape, initializer="ones",
+                                                   trainable=False, autocast=False)
+
+        def call(self, x, training=False, mask=None):  # Keras passes a mask along
+            if not training:
+                y, _, _ = tf.compat.v1.nn.fused_batch_norm(
+                    x, self.gamma, self.beta, self.moving_mean, self.moving_variance,
+                    epsilon=self.epsilon, is_training=False)
+                return y
+            y, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+                x, self.gamma, self.beta, epsilon=self.epsilon, is_training=True)
+            count = tf.cast(tf.size(x) // tf.shape(x)[-1], tf.float32)
+            variance = variance * (count - 1) / count  # the kernel returns the unbiased one
+            self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1 - self.momentum))
+            self.moving_variance.assign(self.moving_variance * self.momentum
+                                        + variance * (1 - self.momentum))
+            return y
+
+    return FusedBatchNormalization(config["axis"], config["momentum"], config["epsilon"],
+                                   name=f"fused_{config['name']}")
+
+
+def with_fused_batchnorm(model):
+    """A copy of ``model`` (fresh weights) whose BatchNormalization layers use the fused kernel."""
+    import keras
+
+    def clone(layer):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            return fused_batchnorm_layer(layer.get_config())
+        return layer.__class__.from_config(layer.get_config())
+
+    return keras.models.clone_model(model, clone_function=clone)
+
+
+def same_outputs(build, x) -> float:
+    """Largest difference between ``build()`` and its fused copy, same weights, float32.
+
+    Both run in training mode on ``x``. The check runs in float32: in mixed
+    bfloat16 the two layers round their outputs differently, and a deep
+    network's output at its random start amplifies that.
+    """
+    import keras
+    import numpy as np
+
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        keras_bn_model = build()
+        fused_model = with_fused_batchnorm(keras_bn_model)
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+    for mine, theirs in zip(keras_bn_model.layers, fused_model.layers):
+        values = [w.numpy() for w in mine.weights]
+        for variable, value in zip(theirs.weights, values):
+            variable.assign(value)  # same order: gamma, beta, moving mean, moving variance
+    a = np.asarray(keras_bn_model(x, training=True), dtype="float32")
+    b = np.asarray(fused_model(x, training=True), dtype="float32")
+    return float(np.max(np.abs(a - b)))
+
+
+def category(name: str, op_type: str) -> str:
+    """Which part of the step a profiled operation belongs to, from its name and type."""
+    if "Conv2D" in op_type:
+        return "convolutions"
+    if "batch_normalization" in name:
+        return "batch normalisation"
+    if "/adam/" in name:
+        return "optimizer"
+    return "everything else"
+
+
+def probe(task: str, variant: str, profile: bool) -> dict:
+    """Train ``task``'s network with ``variant`` batch norm; ms per step, or its profile."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    import utils
+    from course_vs_pipeline import resnet50_model, smiles_model
+    from epoch_boundaries import op_times
+    from utils.repro import device_settings
+
+    mixed = task == "resnet50"
+    utils.setup(seed=0, mixed_precision=mixed, verbose=False)
+    steps, batch = TASKS[task]["steps"], TASKS[task]["batch"]
+    build = {"resnet50": resnet50_model, "smiles": smiles_model}[task]
+    rng = np.random.default_rng(0)
+    x = rng.random((steps * batch, 64, 64, 3), dtype=np.float32)
+    model, difference = build(), None
+    if variant == "fused":
+        difference = same_outputs(build, x[:batch])
+        model = with_fused_batchnorm(model)
+    classes = 6 if task == "resnet50" else 1
+    y = (keras.utils.to_categorical(rng.integers(0, classes, len(x)), classes) if classes > 1
+         else rng.integers(0, 2, (len(x), 1)).astype("float32"))
+    model.compile(keras.optimizers.Adam(1e-3),
+                  "categorical_crossentropy" if classes > 1 else "binary_crossentropy",
+                  steps_per_execution=1 if mixed else device_settings()["steps_per_execution"])
+    data = utils.no_autotune(tf.data.Dataset.from_tensor_slices((x, y)).batch(batch))
+    model.fit(data, epochs=1, shuffle=False, verbose=0)  # builds and traces the training step
+    result = {"task": task, "variant": variant, "profile": profile,
+              "precision": keras.mixed_precision.global_policy().name,
+              "largest_output_difference": difference}
+    if profile:
+        wall, seconds = op_times(lambda: model.fit(data, epochs=1, shuffle=False, verbose=0), key=category)
+        result["ms_per_step_by_part"] = {k: round(v / steps * 1000, 2) for k, v in seconds.items()}
+        result["profiled_ms_per_step"] = round(wall / steps * 1000, 2)
+        return result
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        model.fit(data, epochs=1, shuffle=False, verbose=0)
+        times.append((time.perf_counter() - start) / steps * 1000)
+    result["ms_per_step"] = round(statistics.median(times), 2)
+    return result
+
+
+def run_probe(task: str, variant: str, profile: bool = False) -> dict:
+    """``probe`` in a fresh interpreter."""
+    from where_time_goes import run_child
+
+    result = json.loads(run_child(__file__, task, variant,
+                                  *(["--profile"] if profile else []))[-1])
+    print(f"  {result}", flush=True)
+    return result
+
+
+def summarise(runs: list[dict]) -> dict:
+    """Median ms per step of each task and variant, the saving, and each profile's shares."""
+    summary = {}
+    for task in TASKS:
+        timed = {v: [r["ms_per_step"] for r in runs
+                     if r["task"] == task and r["variant"] == v and not r["profile"]]
+                 for v in VARIANTS}
+        medians = {v: statistics.median(t) for v, t in timed.items()}
+        entry = {f"{v}_ms_per_step": timed[v] for v in VARIANTS}
+        entry.update({f"{v}_median_ms_per_step": medians[v] for v in VARIANTS})
+        entry["fused_saves"] = f"{1 - medians['fused'] / medians['keras']:.0%}"
+        for r in runs:
+            if r["task"] == task and r["profile"]:
+                parts = r["ms_per_step_by_part"]
+                total = sum(parts.values())
+                entry[f"{r['variant']}_profile_share"] = {
+                    k: f"{v / total:.0%}" for k, v in sorted(parts.items(), key=lambda kv: -kv[1])}
+        summary[task] = entry
+    return summary
+
+
+def main() -> None:
+    from where_time_goes import script_parser
+
+    parser = script_parser(__doc__, "batchnorm_cost", probe=True)
+    parser.add_argument("variant", nargs="?", help=argparse.SUPPRESS)
+    parser.add_argument("--profile", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    if args.probe:
+        print(json.dumps(probe(args.probe, args.variant, args.profile)))
+        return
+    import utils  # noqa: F401  (quiet TensorFlow start-up)
+    from where_time_goes import machine, write_results
+
+    runs = [run_probe(task, variant, profile=True) for task in TASKS for variant in VARIANTS]
+    runs += [run_probe(task, variant) for task in TASKS
+             for _ in range(args.repeats) for variant in VARIANTS]
+    summary = summarise(runs)
+    print(json.dumps(summary, indent=1))
+    if args.write:
+        write_results("batchnorm_cost", {"machine": machine(), "tasks": TASKS,
+                                         "runs": runs, "summary": summary})
+
+
+if __name__ == "__main__":
+    main()
