@@ -1,40 +1,50 @@
-"""Benchmark: what Keras 3's batch normalisation costs in a training step.
+"""Benchmark: Keras 3's composed batch normalisation and Adam against TensorFlow's fused kernels.
 
-On the TensorFlow backend, Keras 3's ``BatchNormalization`` layer is built
-from TensorFlow's small operations: ``moments`` (a mean, a squared
-difference, another mean), then subtract, multiply, add; its gradient adds
-as many again (``Mul``, ``Sum``, ``BroadcastTo``, ``RealDiv`` ...). Each one
-reads and writes the whole activation tensor. TensorFlow also has one fused
-kernel for the same computation, ``FusedBatchNormV3`` (oneDNN's batch
-normalisation on x86 CPUs), which Keras 2 used and Keras 3 does not (see the
-Keras issue "BatchNorm is slow", keras-team/keras-core#225).
+On the TensorFlow backend, Keras 3 builds two parts of every training step
+from many small TensorFlow operations, each of which reads and writes a whole
+tensor:
+
+- ``BatchNormalization``: ``moments`` (a mean, a squared difference, another
+  mean), then subtract, multiply, add; its gradient adds as many again
+  (``Mul``, ``Sum``, ``BroadcastTo``, ``RealDiv`` ...). TensorFlow has one
+  fused kernel for it, ``FusedBatchNormV3`` (oneDNN's batch normalisation
+  on x86 CPUs), which tf.keras used and Keras 3 does not (Keras' issue
+  "BatchNorm is slow", keras-team/keras-core#225).
+- ``Adam``: about ten operations per weight tensor and step (two running
+  averages, a square root, a division, three assignments). TensorFlow has
+  one kernel for the whole update, ``ResourceApplyAdam``, with the same
+  formula.
 
 This probe asks two questions, each in fresh Python processes:
 
 1. **Where does a training step's time go?** One profiled epoch under
    TensorFlow's profiler, every operation's time summed into convolutions,
-   batch normalisation (forward and gradient), the optimizer (Adam) and
-   everything else.
-2. **What would a fused kernel save?** The same training, timed, with every
-   ``BatchNormalization`` layer replaced by a small probe layer that calls
-   ``FusedBatchNormV3`` (same axis, epsilon and momentum; each run checks,
-   in float32, that the network computes the same outputs with either
-   layer, to float rounding, and records the largest difference).
-   The probe layer exists only here: the notebooks use Keras' layer, because
-   that is what learners study, and swapping it would change every number of
-   the seed studies.
+   batch normalisation (forward and gradient), the optimizer and everything
+   else.
+2. **What would the fused kernels save?** The same training, timed, in
+   three variants: as Keras builds it; with every ``BatchNormalization``
+   layer replaced by a probe layer that calls ``FusedBatchNormV3`` (same
+   axis, epsilon and momentum); and with that layer and an ``Adam`` whose
+   update calls ``ResourceApplyAdam``. Each run checks, in float32, that
+   the network computes the same outputs with either batch-norm layer, and
+   that three updates with either optimizer, from the same weights with the
+   same gradients, give the same weights, to float rounding, and records
+   the largest differences.
+   The probe layer and optimizer exist only here: the notebooks use Keras'
+   own, because that is what learners study, and swapping them would change
+   every number of the seed studies.
 
 for notebook 1's network (float32, batch 16, the steps per call the notebooks
 use on this device) and notebook 3's ResNet50 (batch 32, the precision
-notebook 3 uses on this CPU: mixed bfloat16 where it is native). The two
+notebook 3 uses on this CPU: mixed bfloat16 where it is native). The
 variants alternate, ``--repeats`` times each; each timing process trains one
 warm-up epoch, then times 3 epochs (64 steps for notebook 1's network, 8 for
 ResNet50) on random images with the autotuner off, and reports the median.
 
-Run it alone on an otherwise idle machine (about 7 minutes on the 2-core Zen 4)::
+Run it alone on an otherwise idle machine (about 12 minutes on the 2-core Zen 4)::
 
-    python benchmarks/batchnorm_cost.py            # print the figures
-    python benchmarks/batchnorm_cost.py --write    # also save batchnorm_cost-<cpu kind>.json
+    python benchmarks/fused_kernels.py            # print the figures
+    python benchmarks/fused_kernels.py --write    # also save fused_kernels-<cpu kind>.json
 
 The results file records the CPU model and flags. Never compare figures taken
 on different machines.
@@ -50,7 +60,7 @@ import time
 import epoch_boundaries  # noqa: F401  (puts the repository and benchmarks/ on sys.path)
 
 TASKS = {"smiles": {"steps": 64, "batch": 16}, "resnet50": {"steps": 8, "batch": 32}}
-VARIANTS = ("keras", "fused")
+VARIANTS = ("keras", "fused_batchnorm", "fused_batchnorm_adam")
 
 
 def fused_batchnorm_layer(config: dict):
@@ -105,6 +115,53 @@ def with_fused_batchnorm(model):
     return keras.models.clone_model(model, clone_function=clone)
 
 
+def fused_adam(learning_rate: float):
+    """A probe ``Adam`` whose update is TensorFlow's one ``ResourceApplyAdam`` kernel."""
+    import keras
+    import tensorflow as tf
+
+    class FusedAdam(keras.optimizers.Adam):
+        def update_step(self, gradient, variable, learning_rate):
+            dtype = variable.dtype
+            step = tf.cast(self.iterations + 1, dtype)
+            beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
+            index = self._get_variable_index(variable)
+            tf.raw_ops.ResourceApplyAdam(
+                var=variable.handle, m=self._momentums[index].handle,
+                v=self._velocities[index].handle,
+                beta1_power=tf.pow(beta_1, step), beta2_power=tf.pow(beta_2, step),
+                lr=tf.cast(learning_rate, dtype), beta1=beta_1, beta2=beta_2,
+                epsilon=tf.cast(self.epsilon, dtype), grad=tf.cast(gradient, dtype))
+
+    return FusedAdam(learning_rate)
+
+
+def same_update(steps: int = 3) -> float:
+    """Largest difference between Keras' Adam and the probe's, same gradients, ``steps`` updates.
+
+    Both update the same float32 starting weights with the same random
+    gradients (magnitudes from 1e-6 to 10), so any difference is the
+    kernels' own rounding. (Comparing two trained networks instead would
+    mostly compare rounding noise: the bias of a convolution followed by
+    batch normalisation has a true gradient of zero, and Adam turns the
+    noise left in its place into steps of nearly the full learning rate.)
+    """
+    import keras
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=(4, 1000)).astype("float32")
+    gradients = [(rng.normal(size=start.shape) * 10.0 ** rng.uniform(-6, 1, start.shape))
+                 .astype("float32") for _ in range(steps)]
+    weights = []
+    for optimizer in (keras.optimizers.Adam(1e-3), fused_adam(1e-3)):
+        variable = keras.Variable(start, dtype="float32")
+        for gradient in gradients:
+            optimizer.apply_gradients([(gradient, variable)])
+        weights.append(variable.numpy())
+    return float(np.max(np.abs(weights[0] - weights[1])))
+
+
 def same_outputs(build, x) -> float:
     """Largest difference between ``build()`` and its fused copy, same weights, float32.
 
@@ -137,13 +194,13 @@ def category(name: str, op_type: str) -> str:
         return "convolutions"
     if "batch_normalization" in name:
         return "batch normalisation"
-    if "/adam/" in name:
+    if "/adam/" in name or op_type == "ResourceApplyAdam":
         return "optimizer"
     return "everything else"
 
 
 def probe(task: str, variant: str, profile: bool) -> dict:
-    """Train ``task``'s network with ``variant`` batch norm; ms per step, or its profile."""
+    """Train ``task``'s network in ``variant``; ms per step, or the step's profile."""
     import keras
     import numpy as np
     import tensorflow as tf
@@ -159,21 +216,24 @@ def probe(task: str, variant: str, profile: bool) -> dict:
     build = {"resnet50": resnet50_model, "smiles": smiles_model}[task]
     rng = np.random.default_rng(0)
     x = rng.random((steps * batch, 64, 64, 3), dtype=np.float32)
-    model, difference = build(), None
-    if variant == "fused":
-        difference = same_outputs(build, x[:batch])
-        model = with_fused_batchnorm(model)
     classes = 6 if task == "resnet50" else 1
     y = (keras.utils.to_categorical(rng.integers(0, classes, len(x)), classes) if classes > 1
          else rng.integers(0, 2, (len(x), 1)).astype("float32"))
-    model.compile(keras.optimizers.Adam(1e-3),
-                  "categorical_crossentropy" if classes > 1 else "binary_crossentropy",
+    loss = "categorical_crossentropy" if classes > 1 else "binary_crossentropy"
+    model, checks = build(), {}
+    if variant != "keras":
+        checks["largest_output_difference"] = same_outputs(build, x[:batch])
+        model = with_fused_batchnorm(model)
+    optimizer = keras.optimizers.Adam(1e-3)
+    if variant == "fused_batchnorm_adam":
+        checks["largest_weight_difference_after_3_updates"] = same_update()
+        optimizer = fused_adam(1e-3)
+    model.compile(optimizer, loss,
                   steps_per_execution=1 if mixed else device_settings()["steps_per_execution"])
     data = utils.no_autotune(tf.data.Dataset.from_tensor_slices((x, y)).batch(batch))
     model.fit(data, epochs=1, shuffle=False, verbose=0)  # builds and traces the training step
     result = {"task": task, "variant": variant, "profile": profile,
-              "precision": keras.mixed_precision.global_policy().name,
-              "largest_output_difference": difference}
+              "precision": keras.mixed_precision.global_policy().name, **checks}
     if profile:
         wall, seconds = op_times(lambda: model.fit(data, epochs=1, shuffle=False, verbose=0), key=category)
         result["ms_per_step_by_part"] = {k: round(v / steps * 1000, 2) for k, v in seconds.items()}
@@ -208,7 +268,8 @@ def summarise(runs: list[dict]) -> dict:
         medians = {v: statistics.median(t) for v, t in timed.items()}
         entry = {f"{v}_ms_per_step": timed[v] for v in VARIANTS}
         entry.update({f"{v}_median_ms_per_step": medians[v] for v in VARIANTS})
-        entry["fused_saves"] = f"{1 - medians['fused'] / medians['keras']:.0%}"
+        for v in VARIANTS[1:]:
+            entry[f"{v}_saves"] = f"{1 - medians[v] / medians['keras']:.0%}"
         for r in runs:
             if r["task"] == task and r["profile"]:
                 parts = r["ms_per_step_by_part"]
@@ -222,7 +283,7 @@ def summarise(runs: list[dict]) -> dict:
 def main() -> None:
     from where_time_goes import script_parser
 
-    parser = script_parser(__doc__, "batchnorm_cost", probe=True)
+    parser = script_parser(__doc__, "fused_kernels", probe=True)
     parser.add_argument("variant", nargs="?", help=argparse.SUPPRESS)
     parser.add_argument("--profile", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--repeats", type=int, default=3)
@@ -239,7 +300,7 @@ def main() -> None:
     summary = summarise(runs)
     print(json.dumps(summary, indent=1))
     if args.write:
-        write_results("batchnorm_cost", {"machine": machine(), "tasks": TASKS,
+        write_results("fused_kernels", {"machine": machine(), "tasks": TASKS,
                                          "runs": runs, "summary": summary})
 
 
