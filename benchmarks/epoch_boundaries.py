@@ -65,14 +65,42 @@ def compiled_resnet50():
     return model
 
 
-def random_signs(n: int):
-    """``n`` random 64x64 RGB images with one-hot labels of 6 classes."""
+def random_signs(n: int, classes: int = 6):
+    """``n`` random 64x64 RGB images with labels: one-hot of ``classes``, or 0/1 if 1.
+
+    With ``classes=1`` the labels are a float32 column of 0s and 1s, as
+    notebook 1's sigmoid output is trained on.
+    """
     import keras
     import numpy as np
 
     rng = np.random.default_rng(0)
     x = rng.random((n, 64, 64, 3), dtype=np.float32)
-    return x, keras.utils.to_categorical(rng.integers(0, 6, n), 6)
+    if classes == 1:
+        return x, rng.integers(0, 2, (n, 1)).astype("float32")
+    return x, keras.utils.to_categorical(rng.integers(0, classes, n), classes)
+
+
+def as_in_notebooks(task: str) -> dict:
+    """Set up this process for ``task``'s network as the notebooks train it.
+
+    ``task`` is "resnet50" (notebook 3: mixed bfloat16 where the CPU computes
+    it natively, batch 32, one step per call) or "smiles" (notebook 1:
+    float32, batch 16, the steps per call ``utils`` picks for the device).
+    Seeds everything (``utils.setup``) and returns the network's builder,
+    batch size, classes, loss and ``steps_per_execution``.
+    """
+    import utils
+    from course_vs_pipeline import resnet50_model, smiles_model
+    from utils.repro import device_settings
+
+    mixed = task == "resnet50"
+    utils.setup(seed=0, mixed_precision=mixed, verbose=False)
+    build, batch, classes = {"resnet50": (resnet50_model, 32, 6),
+                             "smiles": (smiles_model, 16, 1)}[task]
+    return {"build": build, "batch": batch, "classes": classes,
+            "loss": "categorical_crossentropy" if classes > 1 else "binary_crossentropy",
+            "steps_per_execution": 1 if mixed else device_settings()["steps_per_execution"]}
 
 
 def pipeline(data, autotune: bool):

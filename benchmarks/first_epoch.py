@@ -43,26 +43,17 @@ STEPS, VALIDATION_STEPS = 8, 2
 def probe(task: str, build: bool) -> dict:
     """One first epoch in this process: seconds of the build and of ``fit``, and the losses."""
     import keras
-    import numpy as np
     import tensorflow as tf
 
     import utils
-    from course_vs_pipeline import resnet50_model, smiles_model
-    from utils.repro import device_settings
+    from epoch_boundaries import as_in_notebooks, random_signs
 
-    mixed = task == "resnet50"
-    utils.setup(seed=0, mixed_precision=mixed, verbose=False)
-    make, batch, classes = {"resnet50": (resnet50_model, 32, 6), "smiles": (smiles_model, 16, 1)}[task]
-    model = make()
-    model.compile(keras.optimizers.Adam(1e-3),
-                  "categorical_crossentropy" if classes > 1 else "binary_crossentropy",
-                  metrics=["accuracy"],
-                  steps_per_execution=1 if mixed else device_settings()["steps_per_execution"])
-    rng = np.random.default_rng(0)
-    n = batch * (STEPS + VALIDATION_STEPS)
-    x = rng.random((n, 64, 64, 3), dtype=np.float32)
-    y = (keras.utils.to_categorical(rng.integers(0, classes, n), classes) if classes > 1
-         else rng.integers(0, 2, (n, 1)).astype("float32"))
+    settings = as_in_notebooks(task)
+    batch = settings["batch"]
+    model = settings["build"]()
+    model.compile(keras.optimizers.Adam(1e-3), settings["loss"], metrics=["accuracy"],
+                  steps_per_execution=settings["steps_per_execution"])
+    x, y = random_signs(batch * (STEPS + VALIDATION_STEPS), settings["classes"])
     split = batch * STEPS
     train = utils.no_autotune(tf.data.Dataset.from_tensor_slices((x[:split], y[:split]))
                               .shuffle(split, seed=1).batch(batch))

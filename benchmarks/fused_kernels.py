@@ -59,7 +59,7 @@ import time
 
 import epoch_boundaries  # noqa: F401  (puts the repository and benchmarks/ on sys.path)
 
-TASKS = {"smiles": {"steps": 64, "batch": 16}, "resnet50": {"steps": 8, "batch": 32}}
+STEPS = {"smiles": 64, "resnet50": 8}  # steps per timed epoch
 VARIANTS = ("keras", "fused_batchnorm", "fused_batchnorm_adam")
 
 
@@ -202,24 +202,14 @@ def category(name: str, op_type: str) -> str:
 def probe(task: str, variant: str, profile: bool) -> dict:
     """Train ``task``'s network in ``variant``; ms per step, or the step's profile."""
     import keras
-    import numpy as np
     import tensorflow as tf
 
     import utils
-    from course_vs_pipeline import resnet50_model, smiles_model
-    from epoch_boundaries import op_times
-    from utils.repro import device_settings
+    from epoch_boundaries import as_in_notebooks, op_times, random_signs
 
-    mixed = task == "resnet50"
-    utils.setup(seed=0, mixed_precision=mixed, verbose=False)
-    steps, batch = TASKS[task]["steps"], TASKS[task]["batch"]
-    build = {"resnet50": resnet50_model, "smiles": smiles_model}[task]
-    rng = np.random.default_rng(0)
-    x = rng.random((steps * batch, 64, 64, 3), dtype=np.float32)
-    classes = 6 if task == "resnet50" else 1
-    y = (keras.utils.to_categorical(rng.integers(0, classes, len(x)), classes) if classes > 1
-         else rng.integers(0, 2, (len(x), 1)).astype("float32"))
-    loss = "categorical_crossentropy" if classes > 1 else "binary_crossentropy"
+    settings = as_in_notebooks(task)
+    steps, batch, build = STEPS[task], settings["batch"], settings["build"]
+    x, y = random_signs(steps * batch, settings["classes"])
     model, checks = build(), {}
     if variant != "keras":
         checks["largest_output_difference"] = same_outputs(build, x[:batch])
@@ -228,8 +218,7 @@ def probe(task: str, variant: str, profile: bool) -> dict:
     if variant == "fused_batchnorm_adam":
         checks["largest_weight_difference_after_3_updates"] = same_update()
         optimizer = fused_adam(1e-3)
-    model.compile(optimizer, loss,
-                  steps_per_execution=1 if mixed else device_settings()["steps_per_execution"])
+    model.compile(optimizer, settings["loss"], steps_per_execution=settings["steps_per_execution"])
     data = utils.no_autotune(tf.data.Dataset.from_tensor_slices((x, y)).batch(batch))
     model.fit(data, epochs=1, shuffle=False, verbose=0)  # builds and traces the training step
     result = {"task": task, "variant": variant, "profile": profile,
@@ -261,7 +250,7 @@ def run_probe(task: str, variant: str, profile: bool = False) -> dict:
 def summarise(runs: list[dict]) -> dict:
     """Median ms per step of each task and variant, the saving, and each profile's shares."""
     summary = {}
-    for task in TASKS:
+    for task in STEPS:
         timed = {v: [r["ms_per_step"] for r in runs
                      if r["task"] == task and r["variant"] == v and not r["profile"]]
                  for v in VARIANTS}
@@ -294,13 +283,13 @@ def main() -> None:
     import utils  # noqa: F401  (quiet TensorFlow start-up)
     from where_time_goes import machine, write_results
 
-    runs = [run_probe(task, variant, profile=True) for task in TASKS for variant in VARIANTS]
-    runs += [run_probe(task, variant) for task in TASKS
+    runs = [run_probe(task, variant, profile=True) for task in STEPS for variant in VARIANTS]
+    runs += [run_probe(task, variant) for task in STEPS
              for _ in range(args.repeats) for variant in VARIANTS]
     summary = summarise(runs)
     print(json.dumps(summary, indent=1))
     if args.write:
-        write_results("fused_kernels", {"machine": machine(), "tasks": TASKS,
+        write_results("fused_kernels", {"machine": machine(), "steps": STEPS,
                                          "runs": runs, "summary": summary})
 
 
