@@ -8,7 +8,8 @@ script re-executes each notebook top to bottom in a fresh kernel with the
 notebook saves with ``utils.save_results``, and writes them, with the CPU
 model and flags, to ``benchmarks/seed_study-<cpu kind>.json`` (``avx2``,
 ``avx512-bf16``, or ``gpu``: one file per kind of machine, so that a run on one kind
-never replaces another's). The notebooks print the summary of every file next
+never replaces another's; with ``ONEDNN_MAX_CPU_ISA`` set, the kind says so, e.g.
+``avx512-bf16-capped-avx2``). The notebooks print the summary of every file next
 to their claims with ``utils.seed_study(...)``.
 
 Runs write their results and models to a scratch folder, never to
@@ -82,15 +83,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=None,
                         help="results file (default: benchmarks/seed_study-<cpu kind>.json)")
     args = parser.parse_args(argv)
-    from utils.repro import environment
+    from utils.repro import environment, results_kind
 
     here = environment()
-    kind = "gpu" if here["device"].startswith("GPU") else here["cpu_kind"]
+    kind = "gpu" if here["device"].startswith("GPU") else results_kind()
     args.output = args.output or HERE / f"seed_study-{kind}.json"
 
     study = json.loads(args.output.read_text()) if args.output.is_file() else {}
     if study.get("environment", {}).get("cpu") != here["cpu"] or \
-            study["environment"].get("cpu_flags") != here["cpu_flags"]:
+            study["environment"].get("cpu_flags") != here["cpu_flags"] or \
+            study["environment"].get("onednn_max_cpu_isa", "unset") != here["onednn_max_cpu_isa"]:
         study = {}  # never mix runs from different machines in one file
     study.update({"environment": here, "written": time.strftime("%Y-%m-%d %H:%M:%S")})
     study.setdefault("notebooks", {})

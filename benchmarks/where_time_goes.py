@@ -221,9 +221,10 @@ def machine() -> dict:
     import keras
     import tensorflow as tf
 
-    from utils.repro import SPEED_FLAGS, cpu_flags, cpu_kind, cpu_model
+    from utils.repro import SPEED_FLAGS, cpu_flags, cpu_model, results_kind
 
-    return {"cpu": cpu_model(), "cpu_kind": cpu_kind(), "cores": os.cpu_count(),
+    # results_kind: the CPU kind, plus any ONEDNN_MAX_CPU_ISA cap the run had
+    return {"cpu": cpu_model(), "cpu_kind": results_kind(), "cores": os.cpu_count(),
             "cpu_flags": sorted(cpu_flags() & set(SPEED_FLAGS)),
             "tensorflow": tf.__version__, "keras": keras.__version__,
             "date": time.strftime("%Y-%m-%d %H:%M")}

@@ -33,11 +33,33 @@ def test_setup_sets_the_precision_policy():
 
 
 def test_fast_precision_follows_the_cpu_flags(monkeypatch):
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
     monkeypatch.setattr(repro, "cpu_flags", lambda: {"avx2", "avx512f"})
     assert repro.fast_precision() == "float32"
     monkeypatch.setattr(repro, "cpu_flags", lambda: {"avx2", "avx512_bf16"})
     assert repro.fast_precision() == "mixed_bfloat16"
+
+
+@pytest.mark.parametrize("cap, expected", [
+    ("AVX2", "float32"),                  # numbers of an AVX2-only CPU, on this one
+    ("avx512_core", "float32"),           # AVX-512 without bfloat16
+    ("AVX512_CORE_BF16", "mixed_bfloat16"),
+    ("ALL", "mixed_bfloat16"),            # oneDNN's own word for no cap
+    ("", "mixed_bfloat16"),
+])
+def test_fast_precision_respects_a_onednn_cap(monkeypatch, cap, expected):
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    monkeypatch.setattr(repro, "cpu_flags", lambda: {"avx2", "avx512f", "avx512_bf16"})
+    assert repro.fast_precision() == expected
+    capped = cap.upper() not in ("", "ALL")
+    assert repro.onednn_isa_cap() == (cap.upper() if capped else None)
+    assert repro.environment()["onednn_max_cpu_isa"] == (cap.upper() if capped else "unset")
+    assert repro.results_kind() == ("avx512-bf16-capped-" + cap.lower() if capped
+                                    else "avx512-bf16")
+    assert repro.device_name().endswith(f"oneDNN capped at {cap.upper()})" if capped
+                                        else "avx512-bf16)")
 
 
 def fake_devices(monkeypatch, gpu_capability=None, flags=("avx2", "fma")):
@@ -51,6 +73,7 @@ def fake_devices(monkeypatch, gpu_capability=None, flags=("avx2", "fma")):
                         lambda device: {"device_name": "Fake GPU",
                                         "compute_capability": gpu_capability})
     monkeypatch.setattr(repro, "cpu_flags", lambda: set(flags))
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)  # the flags alone decide
 
 
 @pytest.mark.parametrize("gpu, flags, mixed, expected", [
@@ -83,6 +106,7 @@ def test_setup_on_a_faked_gpu_keeps_the_course_float32(monkeypatch, capsys):
 
 
 def test_environment_records_the_cpu(monkeypatch):
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
     monkeypatch.setattr(repro, "cpu_flags", lambda: {"avx2", "fma", "sse4_2"})
     env = repro.environment()
     assert env["cpu_kind"] == "avx2" and env["cpu_flags"] == ["avx2", "fma"]

@@ -24,11 +24,17 @@ def test_missing_study_says_so(tmp_path):
 
 
 def test_one_block_per_machine_kind(tmp_path, monkeypatch):
-    """Each seed_study-<kind>.json gets its own block; files without the notebook are skipped."""
+    """Each seed_study-<kind>.json gets its own block.
+
+    Files without the notebook are skipped, and so are capped runs (checks of another kind).
+    """
     import utils.results
 
     for kind, device, values in (("avx2", "CPU: A (2 cores, avx2)", [0.7, 0.8]),
-                                 ("avx512-bf16", "CPU: B (2 cores, avx512-bf16)", [0.9, 0.9])):
+                                 ("avx512-bf16", "CPU: B (2 cores, avx512-bf16)", [0.9, 0.9]),
+                                 ("avx512-bf16-capped-avx2",  # a check of the avx2 numbers
+                                  "CPU: B (2 cores, avx512-bf16, oneDNN capped at AVX2)",
+                                  [0.7, 0.8])):
         (tmp_path / f"seed_study-{kind}.json").write_text(json.dumps({
             "environment": {"device": device},
             "notebooks": {"02_x": {"seeds": [1, 2], "precision": "float32",
@@ -40,6 +46,6 @@ def test_one_block_per_machine_kind(tmp_path, monkeypatch):
     assert text.count("Seed study, 2 seeds") == 2
     assert "on CPU: A (2 cores, avx2), float32:\n  a: 0.750 ± 0.071 (min 0.700, max 0.800)" in text
     assert "on CPU: B (2 cores, avx512-bf16), float32:\n  a: 0.900 ± 0.000" in text
-    assert "GPU: C" not in text
+    assert "GPU: C" not in text and "capped" not in text
     monkeypatch.setattr(utils.results, "SEED_STUDIES", tmp_path / "empty")
     assert seed_study("02_x", ["a"]).startswith("No seed study recorded for 02_x")

@@ -17,6 +17,11 @@ from pathlib import Path
 import numpy as np
 
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+# Values of oneDNN's ONEDNN_MAX_CPU_ISA that still allow its bfloat16 kernels.
+# Any lower cap (e.g. AVX2) makes oneDNN run the kernels of a CPU without them.
+ONEDNN_ISAS_WITH_BF16 = ("ALL", "AVX512_CORE_BF16", "AVX512_CORE_FP16", "AVX512_CORE_AMX",
+                         "AVX512_CORE_AMX_FP16", "AVX10_1_512", "AVX10_1_512_AMX",
+                         "AVX10_1_512_AMX_FP16", "AVX10_2_512", "AVX10_2_512_AMX_2")
 # Flags recorded with every result: they decide which kernels a CPU runs.
 SPEED_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16")
 # Training steps per call into TensorFlow (see device_settings).
@@ -38,12 +43,36 @@ def cpu_flags() -> set[str]:
     return set()
 
 
+def onednn_isa_cap() -> str | None:
+    """Return the instruction-set cap set by ``ONEDNN_MAX_CPU_ISA``, or ``None``.
+
+    oneDNN, which runs TensorFlow's convolutions and matrix products on x86
+    CPUs, then uses no instructions beyond the cap. ``ONEDNN_MAX_CPU_ISA=AVX2``
+    on an AVX-512 CPU gives the float32 numbers of an AVX2-only CPU
+    (``benchmarks/RESULTS.md``), though not its speed.
+    Example: ``onednn_isa_cap()`` -> ``'AVX2'``.
+    """
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
+    return cap if cap and cap != "ALL" else None
+
+
+def native_bfloat16() -> bool:
+    """Whether this CPU computes bfloat16 natively, within any oneDNN cap.
+
+    True with AVX-512 BF16 or AMX, unless ``ONEDNN_MAX_CPU_ISA`` caps oneDNN
+    below them. Example: ``native_bfloat16()``.
+    """
+    cap = onednn_isa_cap()
+    return bool(cpu_flags() & set(BF16_CPU_FLAGS)) and (cap is None or cap in ONEDNN_ISAS_WITH_BF16)
+
+
 def fast_precision() -> str:
     """Return the fastest Keras precision policy that keeps accuracy here.
 
     ``"mixed_bfloat16"`` on a GPU of compute capability 8.0 or newer, or on
-    a CPU with native bfloat16 instructions (AVX-512 BF16 or AMX); otherwise
-    ``"float32"``, because emulated bfloat16 is slower than float32.
+    a CPU with native bfloat16 instructions (AVX-512 BF16 or AMX, see
+    :func:`native_bfloat16`); otherwise ``"float32"``, because emulated
+    bfloat16 is slower than float32.
     Example: ``setup(precision=fast_precision())``.
     """
     import tensorflow as tf
@@ -53,7 +82,7 @@ def fast_precision() -> str:
         details = tf.config.experimental.get_device_details(gpus[0])
         major = (details.get("compute_capability") or (0, 0))[0]
         return "mixed_bfloat16" if major >= 8 else "float32"
-    return "mixed_bfloat16" if cpu_flags() & set(BF16_CPU_FLAGS) else "float32"
+    return "mixed_bfloat16" if native_bfloat16() else "float32"
 
 
 def device_name() -> str:
@@ -70,7 +99,9 @@ def device_name() -> str:
         details = tf.config.experimental.get_device_details(gpus[0])
         return f"GPU: {details.get('device_name', gpus[0].name)}"
     # The kind tells two CPUs apart that report the same model name.
-    return f"CPU: {cpu_model()} ({os.cpu_count()} cores, {cpu_kind()})"
+    cap = onednn_isa_cap()
+    capped = f", oneDNN capped at {cap}" if cap else ""
+    return f"CPU: {cpu_model()} ({os.cpu_count()} cores, {cpu_kind()}{capped})"
 
 
 def cpu_model() -> str:
@@ -101,12 +132,24 @@ def cpu_kind() -> str:
     return "avx2" if "avx2" in flags else "other"
 
 
+def results_kind() -> str:
+    """Name the kind of CPU numbers for results files: :func:`cpu_kind`, plus any oneDNN cap.
+
+    E.g. ``"avx2"``, or ``"avx512-bf16-capped-avx2"`` on an AVX-512 BF16 CPU
+    run with ``ONEDNN_MAX_CPU_ISA=AVX2``, so capped runs never land in the
+    uncapped kind's file. Example: ``f"seed_study-{results_kind()}.json"``.
+    """
+    cap = onednn_isa_cap()
+    return f"{cpu_kind()}-capped-{cap.lower()}" if cap else cpu_kind()
+
+
 def environment() -> dict:
     """Return library versions, device, CPU and precision policy as a dict.
 
     ``cpu`` and ``cpu_kind`` say which CPU ran the numbers (timings and the
     last digits of results differ between CPU kinds); ``onednn`` is the value
-    of ``TF_ENABLE_ONEDNN_OPTS`` the run used. Example: ``environment()["tensorflow"]``.
+    of ``TF_ENABLE_ONEDNN_OPTS`` the run used and ``onednn_max_cpu_isa`` its
+    instruction-set cap (:func:`onednn_isa_cap`). Example: ``environment()["tensorflow"]``.
     """
     import keras
     import tensorflow as tf
@@ -122,6 +165,7 @@ def environment() -> dict:
         "cpu_kind": cpu_kind(),
         "cpu_flags": sorted(cpu_flags() & set(SPEED_FLAGS)),
         "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "unset"),
+        "onednn_max_cpu_isa": onednn_isa_cap() or "unset",
     }
 
 
