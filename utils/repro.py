@@ -60,7 +60,8 @@ def native_bfloat16() -> bool:
     """Whether this CPU computes bfloat16 natively, within any oneDNN cap.
 
     True with AVX-512 BF16 or AMX, unless ``ONEDNN_MAX_CPU_ISA`` caps oneDNN
-    below them. Example: ``native_bfloat16()``.
+    below them: TensorFlow would still send bfloat16 convolutions to oneDNN,
+    which then refuses them. Example: ``native_bfloat16()``.
     """
     cap = onednn_isa_cap()
     return bool(cpu_flags() & set(BF16_CPU_FLAGS)) and (cap is None or cap in ONEDNN_ISAS_WITH_BF16)
