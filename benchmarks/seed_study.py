@@ -18,6 +18,9 @@ default 3 seeds of notebooks 1, 2 and 4::
 
     python benchmarks/seed_study.py                      # seeds 1 2 3, notebooks 1, 2 and 4
     python benchmarks/seed_study.py --seeds 1 2 3 4 5 --notebooks 02_signs_functional
+    ONEDNN_MAX_CPU_ISA=AVX2 python benchmarks/seed_study.py    # an AVX2 CPU's numbers, here
+    python benchmarks/seed_study.py --compare benchmarks/seed_study-avx2.json \
+        benchmarks/seed_study-avx512-bf16-capped-avx2.json       # which metrics differ
 
 The seeds differ from the committed runs' seeds on purpose: the committed
 outputs are one more, independent run. Never compare figures taken on
@@ -75,6 +78,27 @@ def run_one(name: str, seed: int, scratch: Path) -> dict:
             "precision": record["environment"]["precision"]}
 
 
+def compare(path_a: Path, path_b: Path, skip: tuple[str, ...] = ("images_per_second",)) -> int:
+    """Print, per notebook and seed in both studies, which metrics differ; return how many.
+
+    Timing metrics (``skip``) are left out: they differ between any two runs.
+    """
+    a, b = (json.loads(Path(p).read_text())["notebooks"] for p in (path_a, path_b))
+    differ = 0
+    for name in sorted(a.keys() & b.keys()):
+        runs_b = dict(zip(b[name]["seeds"], b[name]["metrics"]))
+        for seed, metrics in zip(a[name]["seeds"], a[name]["metrics"]):
+            if seed not in runs_b:
+                continue
+            keys = sorted((metrics.keys() & runs_b[seed].keys()) - set(skip))
+            diff = [f"{k} {metrics[k]} vs {runs_b[seed][k]}" for k in keys
+                    if metrics[k] != runs_b[seed][k]]
+            differ += len(diff)
+            print(f"{name}, seed {seed}: {len(keys) - len(diff)} of {len(keys)} metrics equal"
+                  + (f"; differ: {', '.join(diff)}" if diff else ""))
+    return differ
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -82,12 +106,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notebooks", nargs="+", default=DEFAULT_NOTEBOOKS)
     parser.add_argument("--output", type=Path, default=None,
                         help="results file (default: benchmarks/seed_study-<cpu kind>.json)")
+    parser.add_argument("--compare", type=Path, nargs=2, metavar=("STUDY", "OTHER"),
+                        help="run nothing: say which metrics of two study files differ")
     args = parser.parse_args(argv)
+    if args.compare:
+        return 1 if compare(*args.compare) else 0
     from utils.repro import environment, results_kind
 
     here = environment()
     kind = "gpu" if here["device"].startswith("GPU") else results_kind()
     args.output = args.output or HERE / f"seed_study-{kind}.json"
+    capped = here["onednn_max_cpu_isa"] != "unset"
+    cap = f"ONEDNN_MAX_CPU_ISA={here['onednn_max_cpu_isa']} " if capped else ""
 
     study = json.loads(args.output.read_text()) if args.output.is_file() else {}
     if study.get("environment", {}).get("cpu") != here["cpu"] or \
@@ -105,8 +135,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {runs[-1]['seconds']:.0f} s: {runs[-1]['metrics']}", flush=True)
             study["notebooks"][name] = {
                 "seeds": args.seeds, "precision": runs[0]["precision"],
-                "how": f"python benchmarks/seed_study.py --seeds {' '.join(map(str, args.seeds))} "
-                       f"--notebooks {name}",
+                "how": f"{cap}python benchmarks/seed_study.py --seeds "
+                       f"{' '.join(map(str, args.seeds))} --notebooks {name}",
                 "seconds": [r["seconds"] for r in runs],
                 "metrics": [r["metrics"] for r in runs]}
             args.output.write_text(json.dumps(study, indent=2) + "\n")  # after each notebook

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from utils.results import seed_study
 
@@ -49,3 +50,27 @@ def test_one_block_per_machine_kind(tmp_path, monkeypatch):
     assert "GPU: C" not in text and "capped" not in text
     monkeypatch.setattr(utils.results, "SEED_STUDIES", tmp_path / "empty")
     assert seed_study("02_x", ["a"]).startswith("No seed study recorded for 02_x")
+
+
+def test_compare_two_studies(tmp_path, capsys):
+    """benchmarks/seed_study.py --compare: per notebook and shared seed, which metrics differ."""
+    import importlib.util
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "seed_study.py"
+    spec = importlib.util.spec_from_file_location("seed_study_script", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    def study(name, seeds, accuracies):  # speeds always differ and are not compared
+        path = tmp_path / f"{name}.json"
+        metrics = [{"acc": acc, "images_per_second": 10.0 * seed}
+                   for seed, acc in zip(seeds, accuracies)]
+        path.write_text(json.dumps({"notebooks": {"02_x": {"seeds": seeds, "metrics": metrics}}}))
+        return str(path)
+
+    zen3 = study("zen3", [1, 2], [0.7, 0.8])
+    assert module.main(["--compare", zen3, study("other", [2, 3], [0.75, 0.9])]) == 1
+    expected = "02_x, seed 2: 0 of 1 metrics equal; differ: acc 0.8 vs 0.75\n"
+    assert capsys.readouterr().out == expected
+    assert module.main(["--compare", zen3, study("same", [2, 3], [0.8, 0.9])]) == 0
+    assert capsys.readouterr().out == "02_x, seed 2: 1 of 1 metrics equal\n"
