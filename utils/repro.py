@@ -60,11 +60,13 @@ def native_bfloat16() -> bool:
     """Whether this CPU computes bfloat16 natively, within any oneDNN cap.
 
     True with AVX-512 BF16 or AMX, unless ``ONEDNN_MAX_CPU_ISA`` caps oneDNN
-    below them: TensorFlow would still send bfloat16 convolutions to oneDNN,
-    which then refuses them. Example: ``native_bfloat16()``.
+    below them. Under such a cap oneDNN computes bfloat16 without those
+    instructions, or, below AVX-512, refuses TensorFlow's bfloat16
+    convolutions. Example: ``native_bfloat16()``.
     """
     cap = onednn_isa_cap()
-    return bool(cpu_flags() & set(BF16_CPU_FLAGS)) and (cap is None or cap in ONEDNN_ISAS_WITH_BF16)
+    has_bf16 = bool(cpu_flags() & set(BF16_CPU_FLAGS))
+    return has_bf16 and (cap is None or cap in ONEDNN_ISAS_WITH_BF16)
 
 
 def fast_precision() -> str:

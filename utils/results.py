@@ -94,10 +94,10 @@ def seed_study(notebook: str, metrics: list[str], path: Path | None = None) -> s
     Reads ``path`` if given, else every ``benchmarks/seed_study-*.json`` (one
     per CPU kind or device the study ran on), except the ``-capped-`` ones: a
     run with ``ONEDNN_MAX_CPU_ISA`` set checks another kind's numbers and is
-    not a kind of its own (``benchmarks/RESULTS.md``). For each study that covers the
-    notebook it returns a header naming the device and precision, then one
-    line per metric, ``name: mean ± standard deviation (min, max)``; or one
-    line saying that no study has been recorded for this notebook.
+    not a kind of its own (``benchmarks/RESULTS.md``). For each study that
+    covers the notebook it returns a header naming the device and precision,
+    then one line per metric, ``name: mean ± standard deviation (min, max)``;
+    or one line saying that no study has been recorded for this notebook.
     Example: ``print(seed_study("02_signs_functional", ["course_test_accuracy"]))``.
     """
     paths = [path] if path else sorted(p for p in SEED_STUDIES.glob("seed_study-*.json")
