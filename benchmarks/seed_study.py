@@ -116,13 +116,13 @@ def main(argv: list[str] | None = None) -> int:
     here = environment()
     kind = "gpu" if here["device"].startswith("GPU") else results_kind()
     args.output = args.output or HERE / f"seed_study-{kind}.json"
-    capped = here["onednn_max_cpu_isa"] != "unset"
-    cap = f"ONEDNN_MAX_CPU_ISA={here['onednn_max_cpu_isa']} " if capped else ""
+    isa = here["onednn_max_cpu_isa"]
+    cap = "" if isa == "unset" else f"ONEDNN_MAX_CPU_ISA={isa} "  # for the "how" lines
 
     study = json.loads(args.output.read_text()) if args.output.is_file() else {}
     if study.get("environment", {}).get("cpu") != here["cpu"] or \
             study["environment"].get("cpu_flags") != here["cpu_flags"] or \
-            study["environment"].get("onednn_max_cpu_isa", "unset") != here["onednn_max_cpu_isa"]:
+            study["environment"].get("onednn_max_cpu_isa", "unset") != isa:
         study = {}  # never mix runs from different machines in one file
     study.update({"environment": here, "written": time.strftime("%Y-%m-%d %H:%M:%S")})
     study.setdefault("notebooks", {})

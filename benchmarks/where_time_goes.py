@@ -201,8 +201,14 @@ def run_child(script: str | Path, *args: str, **env: str) -> list[str]:
 
 
 def write_results(name: str, results: dict) -> Path:
-    """Save ``results`` as ``benchmarks/<name>-<cpu kind>.json`` and say so."""
-    path = HERE / f"{name}-{results['machine']['cpu_kind']}.json"
+    """Save ``results`` as ``benchmarks/<name>-<kind>.json`` and say so.
+
+    The kind is :func:`utils.repro.results_kind`: the CPU kind, with any
+    ``ONEDNN_MAX_CPU_ISA`` cap added, so a capped run keeps to its own file.
+    """
+    from utils.repro import results_kind
+
+    path = HERE / f"{name}-{results_kind()}.json"
     path.write_text(json.dumps(results, indent=1) + "\n")
     print(f"wrote {path.relative_to(ROOT)}")
     return path
@@ -221,11 +227,11 @@ def machine() -> dict:
     import keras
     import tensorflow as tf
 
-    from utils.repro import SPEED_FLAGS, cpu_flags, cpu_model, results_kind
+    from utils.repro import SPEED_FLAGS, cpu_flags, cpu_kind, cpu_model, onednn_isa_cap
 
-    # results_kind: the CPU kind, plus any ONEDNN_MAX_CPU_ISA cap the run had
-    return {"cpu": cpu_model(), "cpu_kind": results_kind(), "cores": os.cpu_count(),
+    return {"cpu": cpu_model(), "cpu_kind": cpu_kind(), "cores": os.cpu_count(),
             "cpu_flags": sorted(cpu_flags() & set(SPEED_FLAGS)),
+            "onednn_max_cpu_isa": onednn_isa_cap() or "unset",
             "tensorflow": tf.__version__, "keras": keras.__version__,
             "date": time.strftime("%Y-%m-%d %H:%M")}
 
