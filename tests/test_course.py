@@ -159,3 +159,28 @@ def test_stale_results_are_not_trusted(course_dir, capsys):
 def test_no_notebooks(tmp_path, capsys):
     assert course.main(["--notebooks", str(tmp_path)]) == 1
     assert "no notebooks" in capsys.readouterr().err
+
+
+def test_in_place_run_regenerates_the_exercise_notebooks(course_dir):
+    """After ``make course`` the exercises carry the new tested-with line, so ``make test`` passes."""
+    from utils.exercises import write_exercises
+
+    nbs = course_dir / "nbs"
+    write_notebook(nbs, "01_only", "print(6 * 7)", saving("01_only", 1, 0.5))
+    (nbs / "exercises").mkdir()
+    assert course.main(["--notebooks", str(nbs)]) == 0
+    exercise = nbformat.read(nbs / "exercises/01_only.ipynb", as_version=4)
+    solution = nbformat.read(nbs / "01_only.ipynb", as_version=4)
+    stamp = solution.cells[0].source.split("\n")[2]
+    assert stamp.startswith("*Tested with Python ")
+    assert stamp in exercise.cells[1].source, "the exercise copies the solution's header"
+    assert exercise.cells[2].outputs == [], "exercise notebooks carry no outputs"
+    assert write_exercises(nbs, check=True) == []
+
+
+def test_runs_elsewhere_leave_the_exercises_alone(course_dir):
+    nbs = course_dir / "nbs"
+    write_notebook(nbs, "01_only", "print(6 * 7)", saving("01_only", 1, 0.5))
+    (nbs / "exercises").mkdir()
+    assert course.main(["--notebooks", str(nbs), "--output-dir", str(course_dir / "out")]) == 0
+    assert list((nbs / "exercises").iterdir()) == []

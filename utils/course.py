@@ -9,7 +9,10 @@ Usage (``make course`` runs the first line after setting up)::
 
 After a notebook ran, the runner writes its "tested with" line (second line
 of the first markdown cell) from the ``results/<notebook>.json`` the run
-wrote: Python, TensorFlow, Keras, device, precision and the wall time.
+wrote: Python, TensorFlow, Keras, device, precision and the wall time. When it
+refreshes notebooks in place and they have an ``exercises/`` folder, it then
+regenerates the exercise notebooks (``utils.exercises``), which copy that line,
+so that ``make course`` followed by ``make test`` passes.
 
 Prints the device, one line per finished notebook and, at the end, a results
 table built from ``results/*.json`` that is also written to
@@ -201,6 +204,22 @@ def recorded_precision(record_path: Path, since: float) -> str | None:
     return json.loads(record_path.read_text()).get("environment", {}).get("precision")
 
 
+def refresh_exercises(notebooks: Path, output_dir: Path | None) -> list[Path]:
+    """Regenerate ``notebooks/exercises/`` after an in-place run; return the files written.
+
+    Does nothing when the run wrote elsewhere (``output_dir``) or the folder has
+    no ``exercises/`` subfolder.
+    """
+    if output_dir is not None or not (notebooks / "exercises").is_dir():
+        return []
+    from utils.exercises import write_exercises
+
+    written = write_exercises(notebooks)
+    for path in written:
+        print(f"exercise notebook regenerated: {path.parent.name}/{path.name}", flush=True)
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m utils.course", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -229,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
             target = (args.output_dir / path.name) if args.output_dir else path
             stamped = target.is_file() and stamp_from_results(target, results_dir())
             print(f"{target.name}: {'stamped' if stamped else 'no results file, left alone'}")
+        refresh_exercises(args.notebooks, args.output_dir)
         return 0
     print(f"Running {len(paths)} notebook(s) on {device_name()}; fastest precision "
           f"policy here: {fast_precision()} (each notebook reports the one it used)",
@@ -266,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.only:
         results_dir().mkdir(parents=True, exist_ok=True)
         (results_dir() / "README.md").write_text(report)
+    refresh_exercises(args.notebooks, args.output_dir)
     for problem in failures + problems:
         print(f"error: {problem}", file=sys.stderr)
     print(f"{'FAILED' if failures or problems else 'OK'}: {len(paths)} notebook(s) "

@@ -46,7 +46,6 @@ import nbformat
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 GAP = ("# YOUR CODE HERE", "raise NotImplementedError()")
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-EXERCISES = NOTEBOOKS / "exercises"
 
 
 @dataclass(frozen=True)
@@ -235,6 +234,29 @@ def render(solution: Path) -> str:
     return nbformat.writes(make_exercise(solution)) + "\n"
 
 
+def write_exercises(notebooks: Path = NOTEBOOKS, check: bool = False) -> list[Path]:
+    """Bring ``notebooks/exercises/`` up to date with the solution notebooks in ``notebooks``.
+
+    Writes the exercise version of every numbered solution notebook whose file
+    is missing or differs, and returns the paths written; with ``check=True``
+    writes nothing and returns the paths that are out of date. The course
+    runner calls it after refreshing the solutions in place, since each
+    exercise copies its solution's tested-with line.
+    Example: ``write_exercises(check=True) == []`` when everything is current.
+    """
+    changed = []
+    for solution in sorted(notebooks.glob("[0-9]*.ipynb")):  # not hidden scratch copies
+        target = notebooks / "exercises" / solution.name
+        text = render(solution)
+        if target.exists() and target.read_text(encoding="utf-8") == text:
+            continue
+        changed.append(target)
+        if not check:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8", newline="\n")
+    return changed
+
+
 def main(argv: list[str] | None = None) -> int:
     """Write (or, with ``--check``, compare) every exercise notebook."""
     parser = argparse.ArgumentParser(prog="python -m utils.exercises",
@@ -242,23 +264,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true",
                         help="compare with the committed files; write nothing")
     args = parser.parse_args(argv)
-    stale = []
-    for solution in sorted(NOTEBOOKS.glob("[0-9]*.ipynb")):  # not hidden scratch copies
-        target = EXERCISES / solution.name
-        text = render(solution)
-        current = target.read_text(encoding="utf-8") if target.exists() else None
-        if current == text:
-            continue
-        if args.check:
-            stale.append(target)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8", newline="\n")
-            print(f"wrote {target.relative_to(NOTEBOOKS.parent)}")
-    if stale:
-        names = ", ".join(str(p.relative_to(NOTEBOOKS.parent)) for p in stale)
-        print(f"out of date: {names}. Run: python -m utils.exercises", file=sys.stderr)
-        return 1
+    shown = [str(p.relative_to(NOTEBOOKS.parent)) for p in write_exercises(check=args.check)]
+    if args.check:
+        if shown:
+            print(f"out of date: {', '.join(shown)}. Run: python -m utils.exercises",
+                  file=sys.stderr)
+        return 1 if shown else 0
+    for name in shown:
+        print(f"wrote {name}")
     return 0
 
 
