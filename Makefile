@@ -2,6 +2,10 @@
 #   make course   set up, fetch the data, run every notebook in order
 #   make test     set up, check the notebooks' style (seconds, stops at the first
 #                 problem), fetch the data, run the unit tests and nbval
+# Setting up first runs scripts/check_python.py under $(PYTHON): on a Python or
+# machine the course does not support it stops at once with one line saying
+# which work, before the virtual environment is made or anything downloaded.
+# Choose another interpreter with e.g. `make PYTHON=python3.13 course`.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -11,6 +15,7 @@ PY := $(VENV)/bin/python
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt pyproject.toml
+	@$(PYTHON) scripts/check_python.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
