@@ -53,10 +53,10 @@ def test_one_block_per_machine_kind(tmp_path, monkeypatch):
 
 
 def test_compare_two_studies(tmp_path, capsys):
-    """benchmarks/seed_study.py --compare: per notebook and shared seed, which metrics differ."""
+    """scripts/seed_study.py --compare: per notebook and shared seed, which metrics differ."""
     import importlib.util
 
-    script = Path(__file__).resolve().parent.parent / "benchmarks" / "seed_study.py"
+    script = Path(__file__).resolve().parent.parent / "scripts" / "seed_study.py"
     spec = importlib.util.spec_from_file_location("seed_study_script", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -74,3 +74,16 @@ def test_compare_two_studies(tmp_path, capsys):
     assert capsys.readouterr().out == expected
     assert module.main(["--compare", zen3, study("same", [2, 3], [0.8, 0.9])]) == 0
     assert capsys.readouterr().out == "02_x, seed 2: 1 of 1 metrics equal\n"
+
+
+def test_committed_studies_are_where_the_notebooks_look():
+    """results/seed_study/ holds one study per CPU kind; utils.seed_study finds both."""
+    import utils.results
+
+    folder = utils.results.SEED_STUDIES
+    assert folder == Path(__file__).resolve().parent.parent / "results" / "seed_study"
+    kinds = {p.name for p in folder.glob("seed_study-*.json")}
+    assert {"seed_study-avx2.json", "seed_study-avx512-bf16.json"} <= kinds
+    text = seed_study("03_resnet50_signs", ["longer_val_accuracy"])
+    assert text.count("Seed study, 3 seeds (1, 2, 3)") == 2
+    assert "avx2), float32:" in text and "avx512-bf16), mixed_bfloat16:" in text

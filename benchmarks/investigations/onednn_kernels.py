@@ -36,8 +36,8 @@ ReLU, additions, Adam) took no time at all.
 
 Run it alone on an otherwise idle machine (about 3 minutes on the 2-core Zen 4)::
 
-    python benchmarks/onednn_kernels.py            # print the tables
-    python benchmarks/onednn_kernels.py --write    # also save onednn_kernels-<cpu kind>.json
+    python benchmarks/investigations/onednn_kernels.py          # print the tables
+    python benchmarks/investigations/onednn_kernels.py --write  # also save its results file
 
 The results file records the CPU model and flags. Never compare figures taken
 on different machines.
@@ -49,9 +49,13 @@ import argparse
 import collections
 import json
 import re
+import sys
 import time
+from pathlib import Path
 
-import epoch_boundaries  # noqa: F401  (puts the repository and benchmarks/ on sys.path)
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # benchmarks/, for common
+import common  # noqa: E402  (puts the repository on sys.path too)
 
 WARMUP, STEPS, BATCH = 3, 4, 32
 START, END = "=== measured steps start ===", "=== measured steps end ==="
@@ -137,10 +141,8 @@ def parse(lines: list[str]) -> dict:
 
 def run_child(precision: str, *flags: str, verbose: bool = False) -> tuple[list[str], dict]:
     """One fresh process: the verbose lines between the markers, and its JSON result."""
-    from where_time_goes import run_child as run
-
-    out = run(__file__, precision, *flags, TF_ENABLE_ONEDNN_OPTS="1",
-              ONEDNN_VERBOSE="1" if verbose else "0")
+    out = common.run_child(__file__, precision, *flags, TF_ENABLE_ONEDNN_OPTS="1",
+                           ONEDNN_VERBOSE="1" if verbose else "0")
     measured = out[out.index(START) + 1:out.index(END)] if START in out else []
     return measured, json.loads(out[-1])
 
@@ -230,21 +232,19 @@ def report(results: dict) -> str:
 
 
 def main() -> None:
-    from where_time_goes import script_parser
-
-    parser = script_parser(__doc__, "onednn_kernels", probe=True)
+    parser = common.parser(__doc__, "onednn_kernels", probe=True)
     parser.add_argument("--serial", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--profile", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.probe:
         probe(args.probe, args.serial, args.profile)
         return
-    import utils  # noqa: F401  (quiet TensorFlow start-up)
-    from utils.repro import fast_precision
-    from where_time_goes import machine, run_probe, write_results
+    import utils  # quiet TensorFlow start-up
+    from where_time_goes import run_probe
 
-    precisions = ["float32"] + (["mixed_bfloat16"] if fast_precision() != "float32" else [])
-    results = {"machine": machine(), "ceiling": run_probe("ceiling", "1"),
+    bf16 = utils.fast_precision() != "float32"
+    precisions = ["float32"] + (["mixed_bfloat16"] if bf16 else [])
+    results = {"machine": common.machine(), "ceiling": run_probe("ceiling", "1"),
                "runs": [measure(p) for p in precisions]}
     for run in results["runs"]:
         run["summary_ms_per_step"] = summary(run["by_kernel"])
@@ -252,7 +252,7 @@ def main() -> None:
     text = report(results)
     print("\n" + text)
     if args.write:
-        write_results("onednn_kernels", {**results, "report": text})
+        common.write_results("onednn_kernels", {**results, "report": text}, HERE)
 
 
 if __name__ == "__main__":

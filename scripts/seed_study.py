@@ -6,7 +6,7 @@ fine-tuning). One run can favour either side by luck, so this
 script re-executes each notebook top to bottom in a fresh kernel with the
 ``SEED = <n>`` line of its setup cell replaced, collects the metrics the
 notebook saves with ``utils.save_results``, and writes them, with the CPU
-model and flags, to ``benchmarks/seed_study-<cpu kind>.json`` (``avx2``,
+model and flags, to ``results/seed_study/seed_study-<cpu kind>.json`` (``avx2``,
 ``avx512-bf16``, or ``gpu``: one file per kind of machine, so that a run on one kind
 never replaces another's; with ``ONEDNN_MAX_CPU_ISA`` set, the kind says so, e.g.
 ``avx512-bf16-capped-avx2``). The notebooks print the summary of every file next
@@ -16,11 +16,11 @@ Runs write their results and models to a scratch folder, never to
 ``results/`` or ``models/``. About 20 minutes on a 2-core AVX2 CPU for the
 default 3 seeds of notebooks 1, 2 and 4::
 
-    python benchmarks/seed_study.py                      # seeds 1 2 3, notebooks 1, 2 and 4
-    python benchmarks/seed_study.py --seeds 1 2 3 4 5 --notebooks 02_signs_functional
-    ONEDNN_MAX_CPU_ISA=AVX2 python benchmarks/seed_study.py    # an AVX2 CPU's numbers, here
-    python benchmarks/seed_study.py --compare benchmarks/seed_study-avx2.json \
-        benchmarks/seed_study-avx512-bf16-capped-avx2.json       # which metrics differ
+    python scripts/seed_study.py                      # seeds 1 2 3, notebooks 1, 2 and 4
+    python scripts/seed_study.py --seeds 1 2 3 4 5 --notebooks 02_signs_functional
+    ONEDNN_MAX_CPU_ISA=AVX2 python scripts/seed_study.py    # an AVX2 CPU's numbers, here
+    python scripts/seed_study.py --compare results/seed_study/seed_study-avx2.json \
+        results/seed_study/seed_study-avx512-bf16-capped-avx2.json   # which metrics differ
 
 The seeds differ from the committed runs' seeds on purpose: the committed
 outputs are one more, independent run. Never compare figures taken on
@@ -38,8 +38,7 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
+ROOT = Path(__file__).resolve().parent.parent  # the repository: found before utils can say
 sys.path.insert(0, str(ROOT))
 
 DEFAULT_NOTEBOOKS = ["01_smiles_sequential", "02_signs_functional", "04_alpaca_transfer_learning"]
@@ -53,7 +52,8 @@ def with_seed(notebook_path: Path, seed: int, target: Path) -> Path:
     notebook = nbformat.read(notebook_path, as_version=4)
     cells = [c for c in notebook.cells if c.cell_type == "code" and SEED_LINE.search(c.source)]
     if len(cells) != 1:
-        raise SystemExit(f"{notebook_path.name}: expected one 'SEED = <n>' line, found {len(cells)}")
+        raise SystemExit(f"{notebook_path.name}: expected one 'SEED = <n>' line, "
+                         f"found {len(cells)}")
     cells[0].source = SEED_LINE.sub(f"SEED = {seed}", cells[0].source)
     nbformat.write(notebook, target)
     return target
@@ -105,18 +105,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--notebooks", nargs="+", default=DEFAULT_NOTEBOOKS)
     parser.add_argument("--output", type=Path, default=None,
-                        help="results file (default: benchmarks/seed_study-<cpu kind>.json)")
+                        help="results file (default: results/seed_study/seed_study-<kind>.json)")
     parser.add_argument("--compare", type=Path, nargs=2, metavar=("STUDY", "OTHER"),
                         help="run nothing: say which metrics of two study files differ")
     args = parser.parse_args(argv)
     if args.compare:
         return 1 if compare(*args.compare) else 0
-    from utils.repro import environment, results_kind
+    import utils
+    from utils.results import SEED_STUDIES
 
-    here = environment()
-    kind = "gpu" if here["device"].startswith("GPU") else results_kind()
-    args.output = args.output or HERE / f"seed_study-{kind}.json"
+    here = utils.environment()
     isa = here["onednn_max_cpu_isa"]
+    kind = ("gpu" if here["device"].startswith("GPU") else here["cpu_kind"]
+            + ("" if isa == "unset" else f"-capped-{isa.lower()}"))
+    args.output = args.output or SEED_STUDIES / f"seed_study-{kind}.json"
+    args.output.parent.mkdir(parents=True, exist_ok=True)
     cap = "" if isa == "unset" else f"ONEDNN_MAX_CPU_ISA={isa} "  # for the "how" lines
 
     study = json.loads(args.output.read_text()) if args.output.is_file() else {}
@@ -135,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {runs[-1]['seconds']:.0f} s: {runs[-1]['metrics']}", flush=True)
             study["notebooks"][name] = {
                 "seeds": args.seeds, "precision": runs[0]["precision"],
-                "how": f"{cap}python benchmarks/seed_study.py --seeds "
+                "how": f"{cap}python scripts/seed_study.py --seeds "
                        f"{' '.join(map(str, args.seeds))} --notebooks {name}",
                 "seconds": [r["seconds"] for r in runs],
                 "metrics": [r["metrics"] for r in runs]}

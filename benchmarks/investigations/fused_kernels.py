@@ -43,8 +43,8 @@ ResNet50) on random images with the autotuner off, and reports the median.
 
 Run it alone on an otherwise idle machine (about 12 minutes on the 2-core Zen 4)::
 
-    python benchmarks/fused_kernels.py            # print the figures
-    python benchmarks/fused_kernels.py --write    # also save fused_kernels-<cpu kind>.json
+    python benchmarks/investigations/fused_kernels.py          # print the figures
+    python benchmarks/investigations/fused_kernels.py --write  # also save its results file
 
 The results file records the CPU model and flags. Never compare figures taken
 on different machines.
@@ -55,9 +55,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
+from pathlib import Path
 
-import epoch_boundaries  # noqa: F401  (puts the repository and benchmarks/ on sys.path)
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # benchmarks/, for common
+import common  # noqa: E402  (puts the repository on sys.path too)
 
 STEPS = {"smiles": 64, "resnet50": 8}  # steps per timed epoch
 VARIANTS = ("keras", "fused_batchnorm", "fused_batchnorm_adam")
@@ -224,7 +228,8 @@ def probe(task: str, variant: str, profile: bool) -> dict:
     result = {"task": task, "variant": variant, "profile": profile,
               "precision": keras.mixed_precision.global_policy().name, **checks}
     if profile:
-        wall, seconds = op_times(lambda: model.fit(data, epochs=1, shuffle=False, verbose=0), key=category)
+        wall, seconds = op_times(lambda: model.fit(data, epochs=1, shuffle=False, verbose=0),
+                                 key=category)
         result["ms_per_step_by_part"] = {k: round(v / steps * 1000, 2) for k, v in seconds.items()}
         result["profiled_ms_per_step"] = round(wall / steps * 1000, 2)
         return result
@@ -239,10 +244,8 @@ def probe(task: str, variant: str, profile: bool) -> dict:
 
 def run_probe(task: str, variant: str, profile: bool = False) -> dict:
     """``probe`` in a fresh interpreter."""
-    from where_time_goes import run_child
-
-    result = json.loads(run_child(__file__, task, variant,
-                                  *(["--profile"] if profile else []))[-1])
+    result = json.loads(common.run_child(__file__, task, variant,
+                                         *(["--profile"] if profile else []))[-1])
     print(f"  {result}", flush=True)
     return result
 
@@ -270,9 +273,7 @@ def summarise(runs: list[dict]) -> dict:
 
 
 def main() -> None:
-    from where_time_goes import script_parser
-
-    parser = script_parser(__doc__, "fused_kernels", probe=True)
+    parser = common.parser(__doc__, "fused_kernels", probe=True)
     parser.add_argument("variant", nargs="?", help=argparse.SUPPRESS)
     parser.add_argument("--profile", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--repeats", type=int, default=3)
@@ -281,7 +282,6 @@ def main() -> None:
         print(json.dumps(probe(args.probe, args.variant, args.profile)))
         return
     import utils  # noqa: F401  (quiet TensorFlow start-up)
-    from where_time_goes import machine, write_results
 
     runs = [run_probe(task, variant, profile=True) for task in STEPS for variant in VARIANTS]
     runs += [run_probe(task, variant) for task in STEPS
@@ -289,8 +289,8 @@ def main() -> None:
     summary = summarise(runs)
     print(json.dumps(summary, indent=1))
     if args.write:
-        write_results("fused_kernels", {"machine": machine(), "steps": STEPS,
-                                         "runs": runs, "summary": summary})
+        common.write_results("fused_kernels", {"machine": common.machine(), "steps": STEPS,
+                                                "runs": runs, "summary": summary}, HERE)
 
 
 if __name__ == "__main__":

@@ -34,8 +34,8 @@ fit and recording its last validation loss (the same whatever the setting).
 Run it alone on an otherwise idle machine (about 13 minutes on 2 cores for the
 default 4 repeats; the machine's speed drifts, so fewer tell little)::
 
-    python benchmarks/array_epochs.py             # print the epoch times
-    python benchmarks/array_epochs.py --write     # also save array_epochs-<cpu kind>.json
+    python benchmarks/investigations/array_epochs.py          # print the epoch times
+    python benchmarks/investigations/array_epochs.py --write  # also save its results file
 
 The results file records the CPU model and flags. Never compare figures taken
 on different machines.
@@ -44,9 +44,13 @@ on different machines.
 from __future__ import annotations
 
 import statistics
+import sys
 import time
+from pathlib import Path
 
-import epoch_boundaries  # noqa: F401  (puts the repository and benchmarks/ on sys.path)
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # benchmarks/, for common
+import common  # noqa: E402  (puts the repository on sys.path too)
 
 FIT, VAL, BATCH, STEPS_PER_CALL = 9_472, 1_053, 16, 16
 
@@ -64,10 +68,8 @@ def compiled_model():
     """Notebook 1's network, seeded and compiled as the notebook compiles it."""
     import keras
 
-    from course_vs_pipeline import smiles_model
-
     keras.utils.set_random_seed(0)
-    model = smiles_model()
+    model = common.smiles_model()
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy",
                   metrics=["accuracy"], steps_per_execution=STEPS_PER_CALL)
     return model
@@ -79,10 +81,9 @@ def epoch_seconds(how: str, train, val, epochs: int) -> list[float]:
     import tensorflow as tf
 
     import utils
-    from course_vs_pipeline import EpochTimer
 
     model = compiled_model()
-    timer = EpochTimer()
+    timer = common.epoch_timer()
     if how == "arrays":
         model.fit(*train, batch_size=BATCH, validation_data=val, epochs=epochs,
                   verbose=0, callbacks=[timer])
@@ -96,7 +97,7 @@ def epoch_seconds(how: str, train, val, epochs: int) -> list[float]:
         val_ds = utils.no_autotune(tf.data.Dataset.from_tensor_slices(val).batch(BATCH))
         model.fit(fit_ds, validation_data=val_ds, epochs=epochs, verbose=0, callbacks=[timer],
                   shuffle=False)  # the dataset shuffles; says so to Keras
-    return [round(s, 2) for s in timer.times]
+    return [round(s, 2) for s in timer.seconds]
 
 
 def signs_fit(autotune: bool, train, val, epochs: int) -> tuple[float, float]:
@@ -104,14 +105,13 @@ def signs_fit(autotune: bool, train, val, epochs: int) -> tuple[float, float]:
     import keras
     import tensorflow as tf
 
-    from course_vs_pipeline import signs_model
     from epoch_boundaries import pipeline
 
     keras.utils.set_random_seed(0)
     fit_ds = tf.data.Dataset.from_tensor_slices(train).shuffle(len(train[0]), seed=0)
     fit_ds = pipeline(fit_ds.batch(64).prefetch(tf.data.AUTOTUNE), autotune)
     val_ds = pipeline(tf.data.Dataset.from_tensor_slices(val).batch(64), autotune)
-    model = signs_model()
+    model = common.signs_model()
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy",
                   metrics=["accuracy"], steps_per_execution=STEPS_PER_CALL)
     start = time.perf_counter()
@@ -120,16 +120,13 @@ def signs_fit(autotune: bool, train, val, epochs: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    from where_time_goes import script_parser
-
-    parser = script_parser(__doc__, "array_epochs")
+    parser = common.parser(__doc__, "array_epochs")
     parser.add_argument("--repeats", type=int, default=4, help="fits of each kind")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--signs-epochs", type=int, default=100)
     args = parser.parse_args()
     import utils  # noqa: F401  (oneDNN on, quiet start-up; as the notebooks run)
     from epoch_boundaries import random_signs
-    from where_time_goes import machine, write_results
 
     import tensorflow as tf
 
@@ -145,8 +142,9 @@ def main() -> None:
         later = [s for fit in fits for s in fit[1:]]  # the first epoch builds the graph
         summary[how] = {"median_epoch_s_after_first": round(statistics.median(later), 2),
                         "min_s": min(later), "max_s": max(later)}
-        print(f"{how:13s} epochs 2-{args.epochs}: median {summary[how]['median_epoch_s_after_first']}"
-              f" s, range {min(later)} to {max(later)} s", flush=True)
+        median = summary[how]["median_epoch_s_after_first"]
+        print(f"{how:13s} epochs 2-{args.epochs}: median {median} s, range {min(later)} to "
+              f"{max(later)} s", flush=True)
     signs = {"autotune_on": [], "autotune_off": []}
     images, labels = random_signs(917 + 163)
     signs_train, signs_val = (images[:917], labels[:917]), (images[917:], labels[917:])
@@ -159,15 +157,16 @@ def main() -> None:
                   f"last val_loss {val_loss:.6f}", flush=True)
     for key in ("autotune_on", "autotune_off"):
         times = [fit["fit_s"] for fit in signs[key]]
-        print(f"notebook 2, {key:12s} {args.signs_epochs} epochs: median {round(statistics.median(times), 2)} s,"
-              f" range {min(times)} to {max(times)} s", flush=True)
-    results = {"machine": machine(), "fit_images": FIT, "val_images": VAL, "batch": BATCH,
+        print(f"notebook 2, {key:12s} {args.signs_epochs} epochs: median "
+              f"{round(statistics.median(times), 2)} s, range {min(times)} to {max(times)} s",
+              flush=True)
+    results = {"machine": common.machine(), "fit_images": FIT, "val_images": VAL, "batch": BATCH,
                "steps_per_execution": STEPS_PER_CALL, "epochs": args.epochs,
                "epoch_seconds": runs, "summary": summary,
                "signs": {"fit_images": 917, "val_images": 163, "batch": 64,
                          "epochs": args.signs_epochs, "fits": signs}}
     if args.write:
-        write_results("array_epochs", results)
+        common.write_results("array_epochs", results, HERE)
 
 
 if __name__ == "__main__":

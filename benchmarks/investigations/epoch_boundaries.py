@@ -25,8 +25,8 @@ Two findings of issue 10's profiling, measured so anyone can check them:
 
 Run it alone on an otherwise idle machine (about 11 minutes on 2 cores)::
 
-    python benchmarks/epoch_boundaries.py            # print the findings
-    python benchmarks/epoch_boundaries.py --write    # also save epoch_boundaries-<cpu kind>.json
+    python benchmarks/investigations/epoch_boundaries.py          # print the findings
+    python benchmarks/investigations/epoch_boundaries.py --write  # also save its results file
 
 The results file records the CPU model and flags. Never compare figures taken
 on different machines.
@@ -44,9 +44,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))  # benchmarks/, for common
+import common  # noqa: E402  (puts the repository on sys.path too)
 
 STEPS, BATCH = 8, 32
 
@@ -56,11 +55,9 @@ def compiled_resnet50():
     import keras
     import tensorflow as tf
 
-    from course_vs_pipeline import resnet50_model
-
     keras.utils.set_random_seed(0)
     tf.config.experimental.enable_op_determinism()
-    model = resnet50_model()
+    model = common.resnet50_model()
     model.compile(keras.optimizers.Adam(1e-3), "categorical_crossentropy", metrics=["accuracy"])
     return model
 
@@ -91,16 +88,14 @@ def as_in_notebooks(task: str) -> dict:
     batch size, classes, loss and ``steps_per_execution``.
     """
     import utils
-    from course_vs_pipeline import resnet50_model, smiles_model
-    from utils.repro import device_settings
 
     mixed = task == "resnet50"
-    utils.setup(seed=0, mixed_precision=mixed, verbose=False)
-    build, batch, classes = {"resnet50": (resnet50_model, 32, 6),
-                             "smiles": (smiles_model, 16, 1)}[task]
+    env = utils.setup(seed=0, mixed_precision=mixed, verbose=False)
+    build, batch, classes = {"resnet50": (common.resnet50_model, 32, 6),
+                             "smiles": (common.smiles_model, 16, 1)}[task]
     return {"build": build, "batch": batch, "classes": classes,
             "loss": "categorical_crossentropy" if classes > 1 else "binary_crossentropy",
-            "steps_per_execution": 1 if mixed else device_settings()["steps_per_execution"]}
+            "steps_per_execution": 1 if mixed else env["steps_per_execution"]}
 
 
 def pipeline(data, autotune: bool):
@@ -152,7 +147,6 @@ def probe_fit(epochs: int = 4) -> dict:
 
 def probe_steady(model, data, repeats: int = 3) -> dict:
     """Steady training speed (autotuner off) and its share of the float32 ceiling."""
-    from course_vs_pipeline import training_flops_per_image
     from where_time_goes import probe_ceiling
 
     ceiling = probe_ceiling()
@@ -164,7 +158,7 @@ def probe_steady(model, data, repeats: int = 3) -> dict:
         model.fit(data, epochs=1, verbose=0)
         epochs.append(round(time.perf_counter() - start, 2))
     images_per_second = STEPS * BATCH / statistics.median(epochs)
-    gflops = images_per_second * training_flops_per_image(model) / 1e9
+    gflops = images_per_second * common.training_flops_per_image(model) / 1e9
     best = max(v for k, v in ceiling.items() if k.endswith("fp32"))
     return {"ceiling": ceiling, "float32_ceiling_gflops": best, "epoch_seconds": epochs,
             "images_per_second": round(images_per_second, 1), "gflops": round(gflops, 1),
@@ -232,17 +226,15 @@ def probe_profile(model, data) -> dict:
     seconds = {k: round(v, 2) for k, v in kinds.items()}
     gflops = {k: round(forward / v / 1e9, 1) for k, v in kinds.items() if k != "everything else"}
     return {"epoch_wall_s": round(wall, 2), "op_seconds_summed_over_threads": seconds,
-            "gflops_by_kind": gflops, "forward_conv_gflop_per_step": round(forward / STEPS / 1e9, 1)}
+            "gflops_by_kind": gflops,
+            "forward_conv_gflop_per_step": round(forward / STEPS / 1e9, 1)}
 
 
 def main() -> None:
-    from where_time_goes import script_parser
-
-    parser = script_parser(__doc__, "epoch_boundaries")
+    parser = common.parser(__doc__, "epoch_boundaries")
     parser.add_argument("--repeats", type=int, default=8)
     args = parser.parse_args()
     import utils  # noqa: F401  (oneDNN on, quiet start-up; as the notebooks run)
-    from where_time_goes import machine, write_results
 
     import tensorflow as tf
 
@@ -258,12 +250,12 @@ def main() -> None:
     profile = probe_profile(model, data)
     fit = probe_fit()
     print(json.dumps(profile, indent=1))
-    results = {"machine": machine(), "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+    results = {"machine": common.machine(), "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
                "steps_per_iterator": STEPS, "batch": BATCH, "deletion": deletion,
                "steady": steady, "fit_epoch_seconds": fit,
                "profile": profile}
     if args.write:
-        write_results("epoch_boundaries", results)
+        common.write_results("epoch_boundaries", results, HERE)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,8 @@ The variants alternate, ``--repeats`` times each; the epoch times say which
 reset makes TensorFlow trace the training step again. Run it alone on an
 otherwise idle machine (about 3 minutes on 2 cores)::
 
-    python benchmarks/reseed_retrace.py            # print the epoch times
-    python benchmarks/reseed_retrace.py --write    # also save reseed_retrace-<cpu kind>.json
+    python benchmarks/investigations/reseed_retrace.py          # print the epoch times
+    python benchmarks/investigations/reseed_retrace.py --write  # also save its results file
 
 The results file records the CPU model and flags. Never compare figures taken
 on different machines.
@@ -27,9 +27,14 @@ from __future__ import annotations
 
 import random
 import statistics
+import sys
 import time
+from pathlib import Path
 
-from epoch_boundaries import BATCH, STEPS, compiled_resnet50, pipeline, random_signs
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # benchmarks/, for common
+import common  # noqa: E402  (puts the repository on sys.path too)
+from epoch_boundaries import BATCH, STEPS, compiled_resnet50, pipeline, random_signs  # noqa: E402
 
 
 def resets() -> dict:
@@ -48,13 +53,10 @@ def resets() -> dict:
 
 
 def main() -> None:
-    from where_time_goes import script_parser
-
-    parser = script_parser(__doc__, "reseed_retrace")
+    parser = common.parser(__doc__, "reseed_retrace")
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     import utils  # noqa: F401  (oneDNN on, quiet start-up; as the notebooks run)
-    from where_time_goes import machine, write_results
 
     import tensorflow as tf
 
@@ -76,10 +78,10 @@ def main() -> None:
     medians = {name: statistics.median(s) for name, s in seconds.items()}
     print("median epoch seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in medians.items()))
     if args.write:
-        results = {"machine": machine(), "steps_per_epoch": STEPS, "batch": BATCH,
+        results = {"machine": common.machine(), "steps_per_epoch": STEPS, "batch": BATCH,
                    "first_epoch_s": first, "epoch_seconds_after_reset": seconds,
                    "median_epoch_s": medians}
-        write_results("reseed_retrace", results)
+        common.write_results("reseed_retrace", results, HERE)
 
 
 if __name__ == "__main__":

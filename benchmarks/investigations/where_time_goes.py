@@ -19,8 +19,8 @@ One run measures, each probe in a fresh Python process (TensorFlow reads
 
 Run it alone on an otherwise idle machine (about 12 minutes on the 2-core Zen 3)::
 
-    python benchmarks/where_time_goes.py            # print the tables
-    python benchmarks/where_time_goes.py --write    # also save where_time_goes-<cpu kind>.json
+    python benchmarks/investigations/where_time_goes.py          # print the tables
+    python benchmarks/investigations/where_time_goes.py --write  # also save its results file
 
 The results file records the CPU model and flags. Never compare figures taken
 on different machines.
@@ -30,15 +30,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
+sys.path.insert(0, str(HERE.parent))  # benchmarks/, for common
+import common  # noqa: E402  (puts the repository on sys.path too)
+
 MATMUL_N = 4096
 CONV_SHAPE = (32, 16, 16, 256)  # batch, height, width, channels in = out
 
@@ -73,7 +73,8 @@ def probe_ceiling() -> dict:
     x = tf.constant(np.random.default_rng(1).random(CONV_SHAPE, dtype=np.float32))
     k = tf.constant(np.random.default_rng(2).random((3, 3, c, c), dtype=np.float32))
     conv = tf.function(lambda x: tf.nn.conv2d(x, k, 1, "SAME"))
-    out["tf_conv3x3_fp32"] = 2 * n * h * w * 9 * c * c / timed(lambda: conv(x).numpy()[0, 0, 0, 0]) / 1e9
+    seconds = timed(lambda: conv(x).numpy()[0, 0, 0, 0])
+    out["tf_conv3x3_fp32"] = 2 * n * h * w * 9 * c * c / seconds / 1e9
     return {k: round(v, 1) for k, v in out.items()}
 
 
@@ -83,16 +84,12 @@ def probe_resnet50(precision: str, steps: int = 8) -> dict:
     import numpy as np
     import tensorflow as tf
 
-    sys.path.insert(0, str(HERE))
-    sys.path.insert(0, str(ROOT))
-    from course_vs_pipeline import resnet50_model, training_flops_per_image
-
-    from utils.data import no_autotune
+    import utils
 
     keras.utils.set_random_seed(0)
     tf.config.experimental.enable_op_determinism()
     keras.mixed_precision.set_global_policy(precision)
-    model = resnet50_model()
+    model = common.resnet50_model()
     model.compile(keras.optimizers.Adam(1e-3), "categorical_crossentropy", metrics=["accuracy"])
     rng = np.random.default_rng(0)
     n = 32 * steps
@@ -100,7 +97,7 @@ def probe_resnet50(precision: str, steps: int = 8) -> dict:
     y = keras.utils.to_categorical(rng.integers(0, 6, n), 6)
     # autotuner off, as in the notebooks: its stalls at epoch ends would land
     # in these short epochs' times (epoch_boundaries.py)
-    data = no_autotune(tf.data.Dataset.from_tensor_slices((x, y)).batch(32).prefetch(2))
+    data = utils.no_autotune(tf.data.Dataset.from_tensor_slices((x, y)).batch(32).prefetch(2))
     start = time.perf_counter()
     model.fit(data, epochs=1, verbose=0)
     first = time.perf_counter() - start
@@ -124,7 +121,7 @@ def probe_resnet50(precision: str, steps: int = 8) -> dict:
              "optimizer_ms": timed(lambda: apply())}
     split = {k: round(v * 1000, 1) for k, v in split.items()}
     split["backward_ms"] = round(split["forward_backward_ms"] - split["forward_ms"], 1)
-    flops = training_flops_per_image(model)
+    flops = common.training_flops_per_image(model)
     return {"precision": precision, "first_epoch_s": round(first, 1),
             "steady_epoch_s": round(epoch_seconds, 2),
             "images_per_second": round(ips, 1), "gflop_per_image": round(flops / 1e9, 3),
@@ -138,16 +135,13 @@ def probe_small(task: str, steps_per_execution: int, determinism: int = 1) -> di
     import numpy as np
     import tensorflow as tf
 
-    sys.path.insert(0, str(HERE))
-    sys.path.insert(0, str(ROOT))
-    from course_vs_pipeline import signs_model, smiles_model
-
-    from utils.data import no_autotune
+    import utils
 
     keras.utils.set_random_seed(0)
     if determinism:
         tf.config.experimental.enable_op_determinism()
-    build, batch, classes = {"signs": (signs_model, 64, 6), "smiles": (smiles_model, 16, 1)}[task]
+    build, batch, classes = {"signs": (common.signs_model, 64, 6),
+                             "smiles": (common.smiles_model, 16, 1)}[task]
     model = build()
     loss = "categorical_crossentropy" if classes > 1 else "binary_crossentropy"
     model.compile(keras.optimizers.Adam(1e-3), loss, metrics=["accuracy"],
@@ -157,7 +151,8 @@ def probe_small(task: str, steps_per_execution: int, determinism: int = 1) -> di
     x = rng.random((n, 64, 64, 3), dtype=np.float32)
     y = (keras.utils.to_categorical(rng.integers(0, 6, n), 6) if classes > 1
          else rng.integers(0, 2, (n, 1)).astype("float32"))
-    data = no_autotune(tf.data.Dataset.from_tensor_slices((x, y)).batch(batch).prefetch(2))
+    data = utils.no_autotune(tf.data.Dataset.from_tensor_slices((x, y)).batch(batch)
+                             .prefetch(2))
     model.fit(data, epochs=1, verbose=0)
     seconds = timed(lambda: model.fit(data, epochs=1, verbose=0), repeats=3)
     return {"task": task, "batch": batch, "steps_per_execution": steps_per_execution,
@@ -169,78 +164,19 @@ PROBES = {"ceiling": probe_ceiling, "resnet50": probe_resnet50, "small": probe_s
 
 # ---------------------------------------------------------------- parent
 
-def script_parser(doc: str, name: str, probe: bool = False,
-                  probe_choices: list[str] | None = None) -> argparse.ArgumentParser:
-    """The command line the per-CPU benchmark scripts share.
-
-    The script's docstring is its help; ``--write`` saves ``<name>-<cpu
-    kind>.json``. Scripts that measure in fresh processes (``run_child``) also
-    get the hidden ``--probe`` those processes are started with.
-    """
-    parser = argparse.ArgumentParser(description=doc,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    if probe:
-        parser.add_argument("--probe", choices=probe_choices, help=argparse.SUPPRESS)
-    parser.add_argument("--write", action="store_true", help=f"save {name}-<kind>.json")
-    return parser
-
-
-def run_child(script: str | Path, *args: str, **env: str) -> list[str]:
-    """Run ``python script --probe args`` in a fresh interpreter; return its stdout lines.
-
-    ``env`` adds environment variables (TensorFlow reads some only when it is
-    imported); TensorFlow's C++ logs are off. Raises with the end of stderr if
-    the child fails. Each benchmark's child prints its result as the last line.
-    """
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env}
-    done = subprocess.run([sys.executable, str(script), "--probe", *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"probe {Path(script).name} {args} failed:\n{done.stderr[-2000:]}")
-    return done.stdout.strip().splitlines()
-
-
-def write_results(name: str, results: dict) -> Path:
-    """Save ``results`` as ``benchmarks/<name>-<kind>.json`` and say so.
-
-    The kind is :func:`utils.repro.results_kind`: the CPU kind, with any
-    ``ONEDNN_MAX_CPU_ISA`` cap added, so a capped run keeps to its own file.
-    """
-    from utils.repro import results_kind
-
-    path = HERE / f"{name}-{results_kind()}.json"
-    path.write_text(json.dumps(results, indent=1) + "\n")
-    print(f"wrote {path.relative_to(ROOT)}")
-    return path
-
-
 def run_probe(name: str, onednn: str, *args: str) -> dict:
     """Run one probe in a fresh interpreter with ``TF_ENABLE_ONEDNN_OPTS=onednn``."""
-    lines = run_child(__file__, name, *args, TF_ENABLE_ONEDNN_OPTS=onednn)
+    lines = common.run_child(__file__, name, *args, TF_ENABLE_ONEDNN_OPTS=onednn)
     result = json.loads(lines[-1])
     print(f"  {name} {' '.join(args)} onednn={onednn}: {result}", flush=True)
     return {"onednn": onednn, **result}
-
-
-def machine() -> dict:
-    """CPU model, kind and flags, core count and library versions."""
-    import keras
-    import tensorflow as tf
-
-    from utils.repro import SPEED_FLAGS, cpu_flags, cpu_kind, cpu_model, onednn_isa_cap
-
-    return {"cpu": cpu_model(), "cpu_kind": cpu_kind(), "cores": os.cpu_count(),
-            "cpu_flags": sorted(cpu_flags() & set(SPEED_FLAGS)),
-            "onednn_max_cpu_isa": onednn_isa_cap() or "unset",
-            "tensorflow": tf.__version__, "keras": keras.__version__,
-            "date": time.strftime("%Y-%m-%d %H:%M")}
 
 
 def report(results: dict) -> str:
     """Markdown tables of one run."""
     c = results["ceiling"]
     ceiling = max(c["numpy_matmul_fp32"], c["tf_matmul_fp32"], c["tf_conv3x3_fp32"])
-    lines = [f"Machine: {results['machine']['cpu']} ({results['machine']['cores']} cores, "
+    lines = [f"Machine: {results['machine']['cpu']} ("
              f"kind {results['machine']['cpu_kind']}, flags "
              f"{' '.join(results['machine']['cpu_flags'])}), {results['machine']['date']}.", "",
              "| ceiling probe | GFLOP/s |", "|---|---|"]
@@ -264,7 +200,7 @@ def report(results: dict) -> str:
 
 
 def main() -> None:
-    parser = script_parser(__doc__, "where_time_goes", probe=True, probe_choices=list(PROBES))
+    parser = common.parser(__doc__, "where_time_goes", probe_choices=list(PROBES))
     parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.probe:  # child process: one probe, one JSON line
@@ -272,14 +208,12 @@ def main() -> None:
         print(json.dumps(PROBES[args.probe](*values)))
         return
 
-    sys.path.insert(0, str(ROOT))
-    import utils  # noqa: F401  (quiet TensorFlow start-up)
+    import utils  # quiet TensorFlow start-up
 
-    from utils.repro import fast_precision
-
-    results = {"machine": machine(), "ceiling": run_probe("ceiling", "1"), "resnet50": [],
+    results = {"machine": common.machine(), "ceiling": run_probe("ceiling", "1"), "resnet50": [],
                "small": []}
-    precisions = ["float32"] + (["mixed_bfloat16"] if fast_precision() != "float32" else [])
+    bf16 = utils.fast_precision() != "float32"
+    precisions = ["float32"] + (["mixed_bfloat16"] if bf16 else [])
     for onednn in ("0", "1"):
         for precision in precisions:
             results["resnet50"].append(run_probe("resnet50", onednn, precision))
@@ -292,7 +226,7 @@ def main() -> None:
     text = report(results)
     print("\n" + text)
     if args.write:
-        write_results("where_time_goes", {**results, "report": text})
+        common.write_results("where_time_goes", {**results, "report": text}, HERE)
 
 
 if __name__ == "__main__":

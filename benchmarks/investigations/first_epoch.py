@@ -21,8 +21,8 @@ without the build (the build reads no data and draws no random number).
 
 Run it alone on an otherwise idle machine (about 5 minutes on the 2-core Zen 4)::
 
-    python benchmarks/first_epoch.py            # print the times
-    python benchmarks/first_epoch.py --write    # also save first_epoch-<cpu kind>.json
+    python benchmarks/investigations/first_epoch.py          # print the times
+    python benchmarks/investigations/first_epoch.py --write  # also save its results file
 
 The results file records the CPU model and flags. Never compare figures taken
 on different machines.
@@ -33,9 +33,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
+from pathlib import Path
 
-import epoch_boundaries  # noqa: F401  (puts the repository and benchmarks/ on sys.path)
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # benchmarks/, for common
+import common  # noqa: E402  (puts the repository on sys.path too)
 
 STEPS, VALIDATION_STEPS = 8, 2
 
@@ -74,17 +78,13 @@ def probe(task: str, build: bool) -> dict:
 
 def run_probe(task: str, build: bool) -> dict:
     """``probe`` in a fresh interpreter (TensorFlow traces from scratch)."""
-    from where_time_goes import run_child
-
-    result = json.loads(run_child(__file__, task, *(["--build"] if build else []))[-1])
+    result = json.loads(common.run_child(__file__, task, *(["--build"] if build else []))[-1])
     print(f"  {task} build={build}: {result}", flush=True)
     return result
 
 
 def main() -> None:
-    from where_time_goes import script_parser
-
-    parser = script_parser(__doc__, "first_epoch", probe=True)
+    parser = common.parser(__doc__, "first_epoch", probe=True)
     parser.add_argument("--build", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
@@ -92,7 +92,6 @@ def main() -> None:
         print(json.dumps(probe(args.probe, args.build)))
         return
     import utils  # noqa: F401  (quiet TensorFlow start-up)
-    from where_time_goes import machine, write_results
 
     runs = [run_probe(task, build) for task in ("resnet50", "smiles")
             for _ in range(args.repeats) for build in (False, True)]
@@ -109,9 +108,9 @@ def main() -> None:
         summary[f"{task}: same losses with and without"] = same
     print(json.dumps(summary, indent=1))
     if args.write:
-        results = {"machine": machine(), "steps": STEPS, "validation_steps": VALIDATION_STEPS,
-                   "runs": runs, "summary": summary}
-        write_results("first_epoch", results)
+        results = {"machine": common.machine(), "steps": STEPS,
+                   "validation_steps": VALIDATION_STEPS, "runs": runs, "summary": summary}
+        common.write_results("first_epoch", results, HERE)
 
 
 if __name__ == "__main__":
