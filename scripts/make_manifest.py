@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from utils.data import FileEntry, fingerprint  # noqa: E402
+from utils.fetch import FileEntry, fingerprint  # noqa: E402
 
 RAW = "https://raw.githubusercontent.com/{repo}/{commit}/"
 KERAS_CLASS_INDEX = "https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json"

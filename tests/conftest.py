@@ -7,14 +7,15 @@ import http.server
 import io
 import json
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-import utils.data as data
-from utils.data import FileEntry, fingerprint
+import utils.fetch as fetch
+from utils.fetch import FileEntry, fingerprint
 
 
 def jpeg_bytes(seed: int = 0, size: tuple[int, int] = (32, 24), mode: str = "RGB") -> bytes:
@@ -52,6 +53,31 @@ def write_tree(root: Path, files: dict[str, bytes]) -> None:
         target.write_bytes(content)
 
 
+def make_folder(root: Path, classes=("cat", "dog"), per_class: int = 5) -> Path:
+    """A folder of class sub-folders holding small JPEGs."""
+    write_tree(root, {f"{c}/{i}.jpg": jpeg_bytes(10 * k + i, size=(40, 30))
+                      for k, c in enumerate(classes) for i in range(per_class)})
+    return root
+
+
+def small_data(seed: int, n: int):
+    """``n`` random 8x8 RGB images and 0/1 labels."""
+    rng = np.random.default_rng(seed)
+    return rng.random((n, 8, 8, 3), dtype=np.float32), (rng.random(n) > 0.5).astype("float32")
+
+
+def small_model():
+    """A compiled batch-norm network small enough to train in a second."""
+    import keras
+
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3),
+                              keras.layers.BatchNormalization(), keras.layers.ReLU(),
+                              keras.layers.Flatten(), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"],
+                  steps_per_execution=4)
+    return model
+
+
 @pytest.fixture
 def tiny(tmp_path, monkeypatch):
     """A mirror folder with a 2-class image dataset and one single file, its manifest
@@ -65,7 +91,7 @@ def tiny(tmp_path, monkeypatch):
         "pets": {p: (c, None) for p, c in files.items()},
         "blob": {p: (c, None) for p, c in single.items()},
     })
-    monkeypatch.setattr(data, "MANIFEST_PATH", manifest)
+    monkeypatch.setattr(fetch, "MANIFEST_PATH", manifest)
     target = tmp_path / "data"
     target.mkdir()
     monkeypatch.setenv("COURSE_DATA_DIR", str(target))
@@ -73,14 +99,18 @@ def tiny(tmp_path, monkeypatch):
     return {"mirror": mirror, "data": target, "files": files | single, "manifest": manifest}
 
 
+SLOW_SECONDS = 3.0  # how long a /slow/ download stalls half way
+
+
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Serves a folder; paths under /cut/ stop half way, under /wrong/ send other bytes."""
+    """Serves a folder; paths under /cut/ stop half way, under /wrong/ send other bytes,
+    under /slow/ stall half way for SLOW_SECONDS (time to kill the fetch) and then finish."""
 
     def log_message(self, *args):  # keep the test output quiet
         pass
 
     def do_GET(self):  # noqa: N802 (name fixed by the base class)
-        for prefix in ("/cut/", "/wrong/"):
+        for prefix in ("/cut/", "/wrong/", "/slow/"):
             if self.path.startswith(prefix):
                 real = Path(self.directory) / self.path[len(prefix):].split("?")[0]
                 content = real.read_bytes() if real.is_file() else b""
@@ -91,6 +121,14 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
                     self.wfile.write(content[: len(content) // 2])
                     self.wfile.flush()
                     self.connection.shutdown(2)  # hang up mid-file
+                elif prefix == "/slow/":
+                    self.close_connection = True
+                    self.wfile.write(content[: len(content) // 2])
+                    time.sleep(SLOW_SECONDS)
+                    try:
+                        self.wfile.write(content[len(content) // 2:])
+                    except OSError:  # the client was killed meanwhile
+                        pass
                 else:
                     self.wfile.write(bytes(b ^ 0xFF for b in content))
                 return

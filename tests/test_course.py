@@ -7,7 +7,7 @@ import json
 import nbformat
 import pytest
 
-from utils import course
+from utils import course, machine
 
 
 def write_notebook(folder, name, *sources):
@@ -27,6 +27,7 @@ def saving(name, value, threshold):
 @pytest.fixture
 def course_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_RESULTS_DIR", str(tmp_path / "results"))
+    monkeypatch.setattr(machine, "speed_probe", lambda: (101.0, 123.0))  # the real one: seconds
     (tmp_path / "nbs").mkdir()
     return tmp_path
 
@@ -184,3 +185,25 @@ def test_runs_elsewhere_leave_the_exercises_alone(course_dir):
     (nbs / "exercises").mkdir()
     assert course.main(["--notebooks", str(nbs), "--output-dir", str(course_dir / "out")]) == 0
     assert list((nbs / "exercises").iterdir()) == []
+
+
+def test_a_full_in_place_run_records_the_probe_for_the_doctor(course_dir, capsys, monkeypatch):
+    nbs = course_dir / "nbs"
+    write_notebook(nbs, "01_first", saving("01_first", 0.95, 0.9))
+    write_notebook(nbs, "02_second", saving("02_second", 0.80, 0.7))
+    assert course.main(["--notebooks", str(nbs)]) == 0
+    out = capsys.readouterr().out
+    assert out.index("speed probe: 101-123 images/s") < out.index("[1/2] 01_first.ipynb")
+    run = json.loads((course_dir / "results" / course.COURSE_RUN).read_text())
+    assert run["probe"] == [101.0, 123.0]
+    assert list(run["seconds"]) == ["01_first", "02_second"]
+    assert all(0 < s < 600 for s in run["seconds"].values())
+    assert run["environment"]["python"] and run["environment"]["cpu_kind"]
+    (course_dir / "results" / course.COURSE_RUN).unlink()
+
+    def no_probe():
+        raise AssertionError("the probe runs only for a reference run")
+    monkeypatch.setattr(machine, "speed_probe", no_probe)
+    assert course.main(["--notebooks", str(nbs), "--only", "01"]) == 0
+    assert course.main(["--notebooks", str(nbs), "--output-dir", str(course_dir / "out")]) == 0
+    assert not (course_dir / "results" / course.COURSE_RUN).exists(), "in-place runs of all only"
