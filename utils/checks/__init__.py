@@ -18,6 +18,8 @@ One module per notebook, on top of the shared machinery:
 - :mod:`utils.checks.signs`   notebook 2: ``one_hot``, ``functional_model``;
 - :mod:`utils.checks.resnet`  notebook 3: ``identity_block``,
                               ``convolutional_block``, ``resnet50``;
+- :mod:`utils.checks.normal`  ``result_is_normal``: a trained metric against the
+                              seed study's spread ("is my result normal?");
 - :mod:`utils.checks.alpaca`  notebook 4: ``augmentation``,
                               ``frozen_base_model``, ``fine_tune_freeze``.
 
@@ -42,6 +44,7 @@ from utils.checks.alpaca import (
     reference_frozen_model,
 )
 from utils.checks.core import NOT_IMPLEMENTED, PASSED, CheckFailed, Step, describe
+from utils.checks.normal import result_is_normal
 from utils.checks.resnet import (
     RESNET_STAGES,
     SHAPE_HINTS,
@@ -78,5 +81,6 @@ __all__ = [
     "reference_signs_model",
     "reference_smile_model",
     "resnet50",
+    "result_is_normal",
     "sequential_model",
 ]
