@@ -11,15 +11,15 @@ fewer images than the course does.)
   course's code feeds the data: NumPy arrays to ``fit`` (notebooks 1 and 3),
   ``tf.data`` batches of 64 in a fixed order (notebook 2), and for the alpacas
   160-px photos decoded anew every epoch, shuffled and prefetched, as
-  ``image_dataset_from_directory`` does. No ``steps_per_execution``, no
-  ``utils.build_for_training``, default tf.data autotuning.
+  ``image_dataset_from_directory`` does. No ``steps_per_execution``,
+  default tf.data autotuning.
 - **ours**: the training cells of each notebook today.
 
   ========  ==============================================  ==================================
   model     course                                          ours
   ========  ==============================================  ==================================
   smiles    10 epochs x batch 16, Adam 1e-3, arrays         5 epochs, cosine decay from 1e-3,
-                                                            ``utils.array_dataset``, float32
+                                                            arrays, float32
   signs     100 epochs x 64, Adam 1e-3, not shuffled        100 epochs, warm-up to 1e-2 and
                                                             cosine decay (the recipe notebook 2
                                                             chose), shuffled, float32
@@ -31,9 +31,8 @@ fewer images than the course does.)
             layer 120 (Adam 1e-3, then 1e-4)                batch norm frozen while fine-tuning
   ========  ==============================================  ==================================
 
-  Notebooks 1, 2 and 4 also use ``utils.no_autotune`` (through
-  ``utils.array_dataset`` in notebook 1), ``steps_per_execution`` from
-  ``utils.setup`` (1 and 2) and ``utils.build_for_training`` (all four).
+  Notebooks 2-4 also use ``utils.no_autotune`` on their tf.data pipelines and
+  notebooks 1 and 2 ``steps_per_execution`` from ``utils.setup``.
 
 Validation accuracy is measured after every epoch on both sides (Keras'
 validation pass, in inference mode; for the alpacas with a 0-logit threshold
@@ -265,17 +264,15 @@ def train_smiles(side: str, data: dict, quick: bool) -> dict:
         epochs = 1 if quick else 5
         rate = keras.optimizers.schedules.CosineDecay(
             0.001, decay_steps=epochs * int(np.ceil(len(x_fit) / 16)))
-        fit_ds = utils.array_dataset(x_fit, y_fit, 16, shuffle=True)
-        val_ds = utils.array_dataset(*val, 16)
 
         def build():
             model.compile(keras.optimizers.Adam(rate), "binary_crossentropy",
                           metrics=["accuracy"], steps_per_execution=env["steps_per_execution"])
-            utils.build_for_training(model, fit_ds)
 
         recipe.timed(build)
-        recipe.fit(model, fit_ds, epochs=epochs, validation_data=val_ds, shuffle=False)
-        description = f"{epochs_text(epochs)} x 16, cosine decay, array_dataset"
+        recipe.fit(model, x_fit, y=y_fit, batch_size=16, epochs=epochs, validation_data=val,
+                   shuffle=True)
+        description = f"{epochs_text(epochs)} x 16, cosine decay, arrays"
     test_accuracy = model.evaluate(*test, verbose=0)[1]
     return result(recipe, "smiles", side, description, test_accuracy,
                   time.perf_counter() - start)
@@ -316,7 +313,6 @@ def train_signs(side: str, data: dict, quick: bool) -> dict:
         def build():
             model.compile(keras.optimizers.Adam(rate), "categorical_crossentropy",
                           metrics=["accuracy"], steps_per_execution=env["steps_per_execution"])
-            utils.build_for_training(model, train_ds)
 
         recipe.timed(build)
         description = f"{epochs_text(epochs)} x 64, warm-up to 1e-2 + cosine decay, shuffled"
@@ -389,7 +385,6 @@ def train_resnet50(side: str, data: dict, quick: bool) -> dict:
         def build():
             model.compile(keras.optimizers.Adam(1e-3), "categorical_crossentropy",
                           metrics=["accuracy"])
-            utils.build_for_training(model, scratch_ds)
 
         recipe.timed(build)
         recipe.fit(model, scratch_ds, epochs=epochs, validation_data=val_ds, shuffle=False)
@@ -449,8 +444,6 @@ def train_alpaca(side: str, data: dict, quick: bool) -> dict:
         model.compile(keras.optimizers.Adam(rate),
                       keras.losses.BinaryCrossentropy(from_logits=True),
                       metrics=[keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)])
-        if side == "ours":
-            utils.build_for_training(model, train_ds)
 
     frozen, tuned = (1, 1) if quick else (5, 5)
     recipe.timed(lambda: compile_model(1e-3))

@@ -1,9 +1,10 @@
-"""Notebook 3's claim about BatchNormalization.momentum, checked on a one-layer model.
+"""How BatchNormalization.momentum is read, checked on a one-layer model.
 
-Notebook 3 (section 8) sets the layers' ``momentum`` attribute with a context
-manager and says: an eager call of the model reads the new value at once, but a
-``fit`` that has already run keeps the momentum it was traced with until the
-model is compiled again. These tests make that claim fail loudly if a Keras
+Notebook 3 re-estimates the batch-norm statistics by changing the layers'
+``momentum`` attribute for eager calls and restoring it before training goes
+on. That relies on what these tests pin down: an eager call of the model reads
+a new value at once, but a ``fit`` that has already run keeps the momentum it
+was traced with until the model is compiled again. They fail loudly if a Keras
 release changes it.
 """
 

@@ -1,21 +1,17 @@
 """utils.datasets: course .h5 files, class-folder pipelines and splits, the loaders and the
 checks on what they return, train/validation splits that keep copies together, and
-no_autotune / array_dataset (faster, same numbers)."""
+no_autotune (same elements, autotuner off)."""
 
 from __future__ import annotations
 
-import sys
-
 import h5py
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import utils.datasets as datasets
 import utils.fetch as fetch
-from tests.conftest import (jpeg_bytes, make_folder, small_data, small_model, write_manifest,
-                            write_tree)
+from tests.conftest import jpeg_bytes, make_folder, write_manifest, write_tree
 from utils.fetch import DataError
 
 
@@ -287,7 +283,7 @@ def test_split_depends_on_seed_only():
     assert not np.array_equal(np.sort(a[1]), np.sort(c[1]))
 
 
-# ---------------------------------------------------------------- no_autotune, array_dataset
+# ---------------------------------------------------------------- no_autotune
 
 def test_no_autotune_keeps_the_elements_and_turns_the_autotuner_off():
     x = np.arange(40, dtype="float32").reshape(20, 2)
@@ -302,66 +298,4 @@ def test_no_autotune_keeps_the_elements_and_turns_the_autotuner_off():
     for a, b in zip(before, after):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(np.sort(np.concatenate(after), axis=0), x)
-
-
-def _trained(feed: str, extra_random_work: bool) -> tuple[list[float], list[float], np.ndarray]:
-    """Three epochs of a small batch-norm network, fed as arrays or through array_dataset."""
-    keras.utils.set_random_seed(7)
-    if extra_random_work:  # draws that change the eager random state before training
-        tf.random.uniform((5,))
-        tf.random.shuffle(tf.range(9))
-    x, y = small_data(0, 200)
-    x_val, y_val = small_data(1, 40)
-    model = small_model()
-    if feed == "arrays":
-        history = model.fit(x, y, batch_size=16, epochs=3, validation_data=(x_val, y_val),
-                            verbose=0)
-    else:
-        history = model.fit(datasets.array_dataset(x, y, 16, shuffle=True), epochs=3, shuffle=False,
-                            validation_data=datasets.array_dataset(x_val, y_val, 16), verbose=0)
-    weights = np.concatenate([w.ravel() for w in model.get_weights()])
-    return history.history["loss"], history.history["val_loss"], weights
-
-
-@pytest.mark.parametrize("extra_random_work", [False, True])
-def test_array_dataset_trains_exactly_as_fit_on_arrays(extra_random_work):
-    # Same seed, same model: every epoch's loss, every validation loss and every
-    # final weight must be bit for bit the same, so the batches came in the same order.
-    loss_a, val_a, weights_a = _trained("arrays", extra_random_work)
-    loss_d, val_d, weights_d = _trained("array_dataset", extra_random_work)
-    assert loss_a == loss_d
-    assert val_a == val_d
-    np.testing.assert_array_equal(weights_a, weights_d)
-    assert len(set(loss_a)) == 3  # the network did learn: the check compares real training
-
-
-def test_array_dataset_batches_in_order_with_the_autotuner_off():
-    x = np.arange(50, dtype="float32").reshape(25, 2)
-    y = np.arange(25)
-    ds = datasets.array_dataset(x, y, batch_size=10)
-    assert ds.options().autotune.enabled is False
-    assert int(ds.cardinality()) == 3  # known, so Keras never runs out of data mid-epoch
-    batches = list(ds)
-    assert [len(b[0]) for b in batches] == [10, 10, 5]
-    np.testing.assert_array_equal(np.concatenate([b[0].numpy() for b in batches]), x)
-    np.testing.assert_array_equal(np.concatenate([b[1].numpy() for b in batches]), y)
-    shuffled = np.concatenate([b[1].numpy()
-                               for b in datasets.array_dataset(x, y, 10, shuffle=True)])
-    assert sorted(shuffled.tolist()) == y.tolist()
-
-
-def test_array_dataset_falls_back_with_a_warning_when_keras_moves_its_adapter(monkeypatch):
-    # A Keras release without the adapter: same data, its own shuffle, and a warning saying so.
-    monkeypatch.setitem(sys.modules, "keras.src.trainers.data_adapters.array_data_adapter", None)
-    x = np.arange(30, dtype="float32").reshape(15, 2)
-    y = np.arange(15)
-    with pytest.warns(UserWarning, match="another order"):
-        ds = datasets.array_dataset(x, y, batch_size=4, shuffle=True)
-    assert ds.options().autotune.enabled is False
-    batches = list(ds)
-    assert [len(b[1]) for b in batches] == [4, 4, 4, 3]
-    labels = np.concatenate([b[1].numpy() for b in batches])
-    assert sorted(labels.tolist()) == y.tolist()
-    np.testing.assert_array_equal(np.concatenate([b[0].numpy() for b in batches]), x[labels])
-
 

@@ -216,7 +216,31 @@ CASES = {
         lambda c: (c[6].update(source="print('done')"), c[6]["metadata"].update(
             tags=["nbval-check-output"]), c[6]["outputs"][0].update(text="done in 3 s\n")),
         "cell 7 (code cell 3): checked output shows a timing"),
+    "a markdown cell over 200 words": (
+        set_source(3, "## 1 · Data\n\n" + "word " * 199),
+        "cell 4: 203 words (at most 200); split or cut it"),
+    "over 4,000 markdown words": (
+        lambda c: c.extend(md(f"More.\n\n{'word ' * 190}") for _ in range(22)),
+        "07_tiny: 4,300 markdown words (at most 4,000)"),
+    "over 80 cells": (
+        lambda c: c.extend(md("More.") for _ in range(72)),
+        "07_tiny: 81 cells (at most 80)"),
+    "escaped braces in math": (
+        set_source(3, "## 1 · Data\n\nLabels $y \\in \\{0, 1\\}$."),
+        "cell 4: math '\\{' in 'y \\in \\{0, 1\\}'"),
+    "a thin space in display math": (
+        set_source(3, "## 1 · Data\n\n$$L = -\\big[\\,y \\log p\\big]$$"),
+        "math '\\,'"),
+    "an underscore after a brace in math": (
+        set_source(3, "## 1 · Data\n\n$\\text{recall}_c$ and $x_i$"),
+        "math '}_'"),
 }
+
+
+def test_math_rule_ignores_code_and_safe_tex():
+    nb = {"cells": [md("Use `\\{x\\}` in code, and $\\lbrace 0, 1 \\rbrace$, $x_i + y_j$, "
+                       "$\\hat y_i$ and\n```\n$\\{$\n```")]}
+    assert rules.check_github_math(nb, NAME) == []
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

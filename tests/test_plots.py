@@ -117,6 +117,20 @@ def test_show_mistakes_worst_first(images):
     assert titles[0].endswith("p(true) 0.05")  # index 3: highest loss first
 
 
+def test_show_mistakes_small_probabilities_keep_their_order(images):
+    p_smiling = np.array([0.99997, 0.9996, 0.4, 0.8])  # p(true) 3e-05, 4e-04, 0.4; 4th right
+    fig = plots.show_mistakes(images[:4], [0, 0, 1, 1], [1, 1, 0, 1], NAMES,
+                              probabilities=p_smiling)
+    titles = [ax.get_title() for ax in fig.axes if ax.images]
+    assert [t.splitlines()[-1] for t in titles] == ["p(true) 3e-05", "p(true) 0.0004",
+                                                   "p(true) 0.4"]
+    p_smiling = np.array([0.99892, 0.99885, 0.2, 0.8])  # 0.00108 and 0.00115: order visible
+    fig = plots.show_mistakes(images[:4], [0, 0, 1, 1], [1, 1, 0, 1], NAMES,
+                              probabilities=p_smiling)
+    assert [ax.get_title().splitlines()[-1] for ax in fig.axes if ax.images][:2] == \
+        ["p(true) 0.00108", "p(true) 0.00115"]
+
+
 def test_plot_history_labels_each_phase():
     h = {"accuracy": [0.5], "val_accuracy": [0.5], "loss": [1.0], "val_loss": [1.0]}
     fig = plots.plot_history(h, h, h, phase_labels=["re-estimated", "longer run"])

@@ -59,7 +59,7 @@ def _import_tensorflow_quietly() -> None:
 _import_tensorflow_quietly()
 
 from utils.datasets import (  # noqa: E402
-    array_dataset, duplicate_groups, image_folder_datasets, load_course_h5, load_signs, load_smiles,
+    duplicate_groups, image_folder_datasets, load_course_h5, load_signs, load_smiles,
     load_smiles_all, no_autotune, split_class_folders, train_val_split)
 from utils.fetch import DataError, ensure_dataset  # noqa: E402
 from utils.images import check_image_folder, prepare_image, read_image  # noqa: E402
@@ -71,10 +71,10 @@ from utils.plots import (  # noqa: E402
     plot_confusion_matrix, plot_history, show_augmentations, show_examples, show_feature_maps,
     show_grid, show_mistakes, show_prediction, show_predictions)
 from utils.predict import predict_files  # noqa: E402
-from utils.repro import build_for_training, setup  # noqa: E402
+from utils.repro import setup  # noqa: E402
 from utils.results import load_results, save_results, seed_study  # noqa: E402
 
-__all__ = ["REPO_ROOT", "DataError", "ModelError", "array_dataset", "build_for_training",
+__all__ = ["REPO_ROOT", "DataError", "ModelError",
            "check_image_folder", "duplicate_groups", "ensure_dataset", "environment",
            "fast_precision", "grad_cam", "image_folder_datasets", "install_keras_weights",
            "load_course_h5", "load_model", "load_results", "load_signs", "load_smiles",

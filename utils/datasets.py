@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import random
 import shutil
-import warnings
 from pathlib import Path
 from typing import Iterable
 
@@ -46,28 +45,6 @@ def no_autotune(dataset):
     options = tf.data.Options()
     options.autotune.enabled = False
     return dataset.with_options(options)
-
-
-def array_dataset(x, y=None, batch_size: int = 32, shuffle: bool = False):
-    """The ``tf.data`` pipeline ``fit(x, y, batch_size=..., shuffle=...)`` builds, autotuner off.
-
-    Keras' own array adapter (``keras.src``: same batches, same numbers); if Keras moves it,
-    a warning and a plain pipeline. Example: ``fit(array_dataset(x, y, 16, True), shuffle=False)``.
-    """
-    try:
-        from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
-    except ImportError:
-        warnings.warn("this Keras has no ArrayDataAdapter where utils.array_dataset looks for "
-                      "it: shuffling in another order than fit(x, y) would", stacklevel=2)
-        data = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
-        if shuffle:
-            data = data.shuffle(len(x), reshuffle_each_iteration=True)
-        return no_autotune(data.batch(batch_size))
-    adapter = ArrayDataAdapter(x, y, batch_size=batch_size, shuffle=shuffle)
-    # Keras' pipeline hides its length; state it, as fit does for arrays, so
-    # Keras knows where an epoch ends instead of running out of data.
-    batches = tf.data.experimental.assert_cardinality(adapter.num_batches)
-    return no_autotune(adapter.get_tf_dataset().apply(batches))
 
 
 def split_class_folders(source: str | Path, target: str | Path,

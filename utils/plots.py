@@ -108,12 +108,18 @@ def plot_confusion_matrix(y_true, y_pred, class_names: Sequence[str],
     return fig
 
 
+def _probability(p: float) -> str:
+    """Three significant digits, so that small probabilities keep their order: ``0.000491``."""
+    return f"{p:.3g}"
+
+
 def show_mistakes(images, y_true, y_pred, class_names: Sequence[str], max_images: int = 8,
                   title: str = "Misclassified images", probabilities=None) -> plt.Figure:
     """Show up to ``max_images`` wrongly classified images, true vs predicted.
 
     With ``probabilities`` (rows, or a binary model's p(class 1)) the highest losses come first,
-    titled with p(true). Example: ``show_mistakes(x, y, p.argmax(1), names, probabilities=p)``.
+    titled with p(true) to three significant digits, so that the order stays visible.
+    Example: ``show_mistakes(x, y, p.argmax(1), names, probabilities=p)``.
     """
     y_true, y_pred = np.asarray(y_true).reshape(-1), np.asarray(y_pred).reshape(-1)
     wrong = np.flatnonzero(y_true != y_pred)
@@ -128,7 +134,8 @@ def show_mistakes(images, y_true, y_pred, class_names: Sequence[str], max_images
         wrong = wrong[np.argsort(p_true[wrong], kind="stable")]  # lowest p(true) = highest loss
     wrong = wrong[:max_images]
     titles = [f"true {class_names[y_true[i]]}\npred {class_names[y_pred[i]]}"
-              + ("" if p_true is None else f"\np(true) {p_true[i]:.2f}") for i in wrong]
+              + ("" if p_true is None else f"\np(true) {_probability(p_true[i])}")
+              for i in wrong]
     if len(wrong) == 0:
         fig, ax = plt.subplots(figsize=(4, 1), subplot_kw={"title": f"{title}: none"})
         ax.axis("off")

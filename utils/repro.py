@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import warnings
 
 import keras
 import numpy as np
@@ -34,28 +33,3 @@ def setup(seed: int = 42, mixed_precision: bool = False, precision: str | None =
         print(" | ".join(f"{k} {env[k]}" for k in shown) + f" | seed {seed}")
     return {**env, "steps_per_execution": settings["steps_per_execution"]}
 
-
-def build_for_training(model, data) -> None:
-    """Create a compiled model's optimizer and metric variables now, before ``fit``.
-
-    Else ``fit`` creates them while TensorFlow traces its training step, which is then traced
-    twice (about 9 s of ResNet50's first epoch on 2 cores). Built from the shapes in ``data``
-    alone (a ``tf.data.Dataset`` of ``(x, y)`` batches, or arrays ``(x, y)``): no number
-    ``fit`` computes changes. Call it after every ``compile``. It relies on the private
-    ``Model._symbolic_build``; without it, it warns and builds only the optimizer.
-    Example: ``model.compile(...); build_for_training(model, train_ds); model.fit(train_ds)``.
-    """
-    if getattr(model, "optimizer", None) is None:
-        raise ValueError("build_for_training needs a compiled model: call model.compile first")
-    if isinstance(data, tf.data.Dataset):
-        batch = data.element_spec  # shapes and dtypes only: nothing is read
-    else:
-        x, y = data
-        batch = (x[:1], y[:1])
-    build = getattr(model, "_symbolic_build", None)
-    if build is None:
-        warnings.warn("this Keras has no Model._symbolic_build: utils.build_for_training built "
-                      "the optimizer only, so fit may still trace its step twice", stacklevel=2)
-        model.optimizer.build(model.trainable_variables)
-        return
-    build(data_batch=batch)

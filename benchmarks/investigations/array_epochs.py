@@ -55,6 +55,18 @@ import common  # noqa: E402  (puts the repository on sys.path too)
 FIT, VAL, BATCH, STEPS_PER_CALL = 9_472, 1_053, 16, 16
 
 
+# Removed from utils in issue 30 (notebooks train with plain Keras now); kept here, private
+# Keras and all, so that this probe can still be re-run as it was.
+def array_dataset(x, y, batch_size: int, shuffle: bool = False):
+    """The former ``utils.array_dataset``: Keras' own array pipeline, autotuner off."""
+    import tensorflow as tf
+    from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
+    adapter = ArrayDataAdapter(x, y, batch_size=batch_size, shuffle=shuffle)
+    batches = tf.data.experimental.assert_cardinality(adapter.num_batches)
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return adapter.get_tf_dataset().apply(batches).with_options(options)
+
 def random_faces(n: int, seed: int):
     """``n`` random 64x64 grey faces (three equal channels) in [0, 1] and 0/1 labels."""
     import numpy as np
@@ -88,8 +100,8 @@ def epoch_seconds(how: str, train, val, epochs: int) -> list[float]:
         model.fit(*train, batch_size=BATCH, validation_data=val, epochs=epochs,
                   verbose=0, callbacks=[timer])
     elif how == "array_dataset":
-        model.fit(utils.array_dataset(*train, BATCH, shuffle=True), shuffle=False,
-                  validation_data=utils.array_dataset(*val, BATCH), epochs=epochs,
+        model.fit(array_dataset(*train, BATCH, shuffle=True), shuffle=False,
+                  validation_data=array_dataset(*val, BATCH), epochs=epochs,
                   verbose=0, callbacks=[timer])
     else:
         fit_ds = tf.data.Dataset.from_tensor_slices(train).shuffle(FIT, seed=0)

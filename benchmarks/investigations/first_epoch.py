@@ -44,6 +44,14 @@ import common  # noqa: E402  (puts the repository on sys.path too)
 STEPS, VALIDATION_STEPS = 8, 2
 
 
+# Removed from utils in issue 30 (notebooks train with plain Keras now); kept here, private
+# Keras and all, so that this probe can still be re-run as it was.
+def build_for_training(model, data) -> None:
+    """The former ``utils.build_for_training``: optimizer and metric variables before fit."""
+    import tensorflow as tf
+    batch = data.element_spec if isinstance(data, tf.data.Dataset) else (data[0][:1], data[1][:1])
+    model._symbolic_build(data_batch=batch)
+
 def probe(task: str, build: bool) -> dict:
     """One first epoch in this process: seconds of the build and of ``fit``, and the losses."""
     import keras
@@ -64,7 +72,7 @@ def probe(task: str, build: bool) -> dict:
     val = utils.no_autotune(tf.data.Dataset.from_tensor_slices((x[split:], y[split:])).batch(batch))
     start = time.perf_counter()
     if build:
-        utils.build_for_training(model, train)
+        build_for_training(model, train)
     built = time.perf_counter()
     history = model.fit(train, validation_data=val, epochs=1, shuffle=False, verbose=0)
     done = time.perf_counter()

@@ -14,14 +14,17 @@ One module per notebook, on top of the shared machinery:
 
 - :mod:`utils.checks.core`    running a check, describing and comparing layers,
                               weights and numbers (shared by all four);
-- :mod:`utils.checks.smiles`  notebook 1: ``sequential_model``;
-- :mod:`utils.checks.signs`   notebook 2: ``one_hot``, ``functional_model``;
+- :mod:`utils.checks.smiles`  notebook 1: ``sequential_model``,
+                              ``balanced_accuracy``;
+- :mod:`utils.checks.signs`   notebook 2: ``find_leaks``, ``functional_model``,
+                              ``receptive_fields``;
 - :mod:`utils.checks.resnet`  notebook 3: ``identity_block``,
-                              ``convolutional_block``, ``resnet50``;
+                              ``convolutional_block``, ``resnet50``,
+                              ``batchnorm_reestimation``;
 - :mod:`utils.checks.normal`  ``result_is_normal``: a trained metric against the
                               seed study's spread ("is my result normal?");
-- :mod:`utils.checks.alpaca`  notebook 4: ``augmentation``,
-                              ``frozen_base_model``, ``fine_tune_freeze``.
+- :mod:`utils.checks.alpaca`  notebook 4: ``overfitting_model``, ``frozen_base_model``,
+                              ``logit_decision``, ``fine_tune_freeze``.
 
 Each notebook's module also lists its exercises, task and check call, as ``TASKS``
 (:class:`utils.checks.core.Exercise`), from which :mod:`utils.exercises` makes the exercise
@@ -37,16 +40,18 @@ notebook 3 right after the identity block::
 from __future__ import annotations
 
 from utils.checks.alpaca import (
-    augmentation,
     fine_tune_freeze,
     frozen_base_model,
-    reference_augmentation,
+    logit_decision,
+    overfitting_model,
     reference_frozen_model,
+    reference_small_cnn,
 )
 from utils.checks.core import NOT_IMPLEMENTED, PASSED, CheckFailed, Step, describe
 from utils.checks.normal import result_is_normal
 from utils.checks.resnet import (
     RESNET_STAGES,
+    batchnorm_reestimation,
     SHAPE_HINTS,
     convolutional_block,
     identity_block,
@@ -55,8 +60,18 @@ from utils.checks.resnet import (
     reference_resnet50,
     resnet50,
 )
-from utils.checks.signs import functional_model, one_hot, reference_signs_model
-from utils.checks.smiles import reference_smile_model, sequential_model
+from utils.checks.signs import (
+    find_leaks,
+    functional_model,
+    receptive_fields,
+    reference_signs_model,
+)
+from utils.checks.smiles import (
+    balanced_accuracy,
+    reference_balanced_accuracy,
+    reference_smile_model,
+    sequential_model,
+)
 
 __all__ = [
     "NOT_IMPLEMENTED",
@@ -65,20 +80,25 @@ __all__ = [
     "SHAPE_HINTS",
     "CheckFailed",
     "Step",
-    "augmentation",
+    "balanced_accuracy",
+    "batchnorm_reestimation",
     "convolutional_block",
     "describe",
+    "find_leaks",
     "fine_tune_freeze",
     "frozen_base_model",
     "functional_model",
     "identity_block",
-    "one_hot",
-    "reference_augmentation",
+    "logit_decision",
+    "overfitting_model",
+    "receptive_fields",
+    "reference_balanced_accuracy",
     "reference_convolutional_block",
     "reference_frozen_model",
     "reference_identity_block",
     "reference_resnet50",
     "reference_signs_model",
+    "reference_small_cnn",
     "reference_smile_model",
     "resnet50",
     "result_is_normal",

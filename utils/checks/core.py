@@ -145,10 +145,12 @@ def describe(op: Any) -> Step:
         c = op.get_config()
         k, s = _pair(c["kernel_size"]), _pair(c["strides"])
         act = c["activation"]
-        text = (f"Conv2D({c['filters']} filters, {k[0]}x{k[1]}, stride {s[0]}, "
-                f"padding {c['padding']}" + ("" if act == "linear" else f", {act}")
-                + ")")
-        return Step(kind, (c["filters"], k, s, c["padding"], act), text)
+        # A 1x1 kernel never needs padding: "same" computes exactly what "valid" does.
+        padding = "valid" if k == (1, 1) else c["padding"]
+        text = (f"Conv2D({c['filters']} filters, {k[0]}x{k[1]}, stride {s[0]}"
+                + ("" if k == (1, 1) else f", padding {padding}")
+                + ("" if act == "linear" else f", {act}") + ")")
+        return Step(kind, (c["filters"], k, s, padding, act), text)
     if kind == "BatchNormalization":
         axis = op.axis
         axis = axis[0] if isinstance(axis, (list, tuple)) and len(axis) == 1 else axis

@@ -4,7 +4,9 @@ The two blocks are run on a tiny input and compared with reference blocks
 built here: main path, shortcut and what follows the merge, layer by layer,
 then the numbers with the learner's weights copied into the reference.
 ResNet50 is built (never trained) and compared by summary: parameter count,
-layer counts, first stage, head and every residual block's output shape.
+layer counts, first stage, head and every residual block's output shape. The
+batch-norm re-estimation runs on a small network with stale statistics and
+compares every layer's moving statistics with those of the data.
 
 Example, in notebook 3 right after the identity block::
 
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import keras
+import numpy as np
 from keras import layers
 
 from utils import keras_graph
@@ -48,32 +51,76 @@ from utils.checks.core import (
 TASKS = [
     Exercise(
         "def identity_block",
-        "Write the main path: three times `Conv2D` then `BatchNormalization(axis=3)`"
-        ", with kernels 1x1, `f`x`f` (`padding=\"same\"`) and 1x1 and the filters "
-        "`F1, F2, F3`; a ReLU after the first two batch norms only. Then add the "
-        "unchanged input with `layers.Add()` and apply a last ReLU. Name the "
-        "layers `{name}_conv1`, `{name}_bn1`, `{name}_relu1`, ..., `{name}_bn3`, "
-        "`{name}_add`, `{name}_out`: later cells look them up.",
+        "Write the identity block drawn above. Main path: three `Conv2D` layers with "
+        "kernels 1x1, `f`x`f` (`padding=\"same\"`) and 1x1 and the filters `F1, F2, F3`, "
+        "each followed by `BatchNormalization` over the channel axis, with a ReLU after the "
+        "first two batch norms only; then add the unchanged input (`layers.Add`) and apply "
+        "a ReLU. Keep the default biases and batch-norm settings. Name the last layer "
+        "`{name}_out` (later cells find the blocks by it); other names are up to you. The "
+        "check runs it on an input of shape (4, 4, 6) with `f=3`, `filters=(2, 4, 6)`: "
+        "output shape (None, 4, 4, 6), 168 parameters, the layers in the order above, and "
+        "the same numbers as a reference block holding your weights.",
         "utils.checks.identity_block(identity_block)"),
     Exercise(
         "def convolutional_block",
-        "The same main path as the identity block, with stride `s` on the first "
-        "1x1 convolution only. The shortcut is a 1x1 `Conv2D` with `F3` filters "
-        "and stride `s` (`{name}_short_conv`) followed by "
-        "`BatchNormalization(axis=3)` (`{name}_short_bn`). Add the two paths "
-        "(`{name}_add`) and apply a ReLU (`{name}_out`).",
+        "Write the convolutional block: the identity block's main path with stride `s` on "
+        "its first 1x1 convolution, and a shortcut of a 1x1 `Conv2D` with `F3` filters and "
+        "stride `s` followed by `BatchNormalization`; add the two paths and apply a ReLU. "
+        "Keep the default biases and batch-norm settings; name the last layer `{name}_out`. "
+        "The check runs it on an input of shape (4, 4, 6) "
+        "with `f=3`, `filters=(2, 4, 8)`, `s=2`: output shape (None, 2, 2, 8), 274 "
+        "parameters, both paths layer by layer, and the numbers of a reference block "
+        "holding your weights.",
         "utils.checks.convolutional_block(convolutional_block)"),
     Exercise(
         "def resnet50",
-        "Assemble the network of the table above: the input (`image`), stage 1 "
-        "(`stage1_pad`, `stage1_conv`, `stage1_bn`, `stage1_relu`, "
-        "`stage1_pool`), then for each row of `STAGES` one convolutional block "
-        "named `stage<n>a` and identity blocks `stage<n>b`, `stage<n>c`, ...; "
-        "finally `AveragePooling2D(2)` (`avg_pool`), `Flatten` (`flatten`) and "
-        "`Dense(classes, activation=\"softmax\")` (`probabilities`).",
+        "Build the network of the table above from your two blocks: the input of shape "
+        "`input_shape`, stage 1, then for each row of `STAGES` one convolutional block "
+        "followed by its identity blocks (all middle kernels 3x3), then the head with "
+        "`classes` softmax outputs. Later cells look up the max pooling of stage 1 as "
+        "`stage1_pool` and the blocks by the names you give them: `stage2a`, `stage2b`, "
+        "... (so their outputs are `stage2a_out`, ...). The check builds it for 64x64x3 "
+        "photos and 6 classes (no training) and compares: output shape (None, 6), "
+        "23,600,006 parameters, stage 1 and the head layer by layer, the output shape "
+        "of each of the 16 blocks (the table's shapes) and the number of layers of "
+        "each type.",
         "utils.checks.resnet50(resnet50)"),
+    Exercise(
+        "def reestimate_batchnorm",
+        "Write `reestimate_batchnorm(model, images, batch_size)`. Afterwards every "
+        "`BatchNormalization` layer's `moving_mean` and `moving_variance` must be the "
+        "mean and variance of what reaches that layer when the network runs on `images` "
+        "in training mode: exactly with one batch; with several batches, the average "
+        "over batches cut from a shuffled order (`images` may be sorted by class). No "
+        "weight may change (neither the convolutions' nor the layers' `gamma` and "
+        "`beta`), and each layer's `momentum` must be back to its old value at the end. "
+        "The check runs it on a small network whose statistics are stale, once with a "
+        "single batch (statistics within 0.1 %) and once with three batches of images "
+        "sorted into three groups.",
+        "utils.checks.batchnorm_reestimation(reestimate_batchnorm)"),
 ]
 
+# Typical mistakes each check names, and the variants it accepts (each tested in
+# tests/test_checks_resnet.py):
+# identity_block: ReLU after the Add forgotten; Concatenate instead of Add; batch norm
+#   over the wrong axis; a ReLU before the Add; the Add before the last batch norm;
+#   the main path added to itself; no padding="same" on the fxf convolution; a crash;
+#   the last layer not named {name}_out. Variants: ReLU() or Activation("relu"),
+#   layers.add / Add([shortcut, y]), any other layer names.
+# convolutional_block: stride on the fxf convolution; shortcut without stride; shortcut
+#   without batch norm; Concatenate; ReLU after the Add forgotten; shortcut batch norm
+#   over the wrong axis; a different epsilon (only the numbers differ). Variants:
+#   padding="same" on the 1x1 convolutions (shortcut included), ReLU() instead of
+#   Activation("relu"), other names for the inner layers.
+# resnet50: stride 1 in stage 3; an identity block missing; stride 1 in the stem;
+#   blocks not named stage<n><letter>; the max pooling not named stage1_pool.
+#   Variants: other names for stem and head layers, ReLU() instead of Activation.
+# batchnorm_reestimation: fit instead of calls in training mode (weights change); calls
+#   in inference mode (statistics unchanged); momentum left at 0.99 (statistics barely
+#   move); momentum not restored; gamma and beta reset; momentum 0 for every batch (only
+#   the last batch counts); batches cut from sorted images (variances too small).
+#   Variants: the statistics computed directly and assigned, layer by layer; a tf.data
+#   loop with its own shuffle; momentum set by hand with try/finally.
 
 def reference_identity_block(x: Any, f: int, filters: tuple[int, int, int],
                              name: str) -> Any:
@@ -231,13 +278,8 @@ def _check_block(exercise: str, fn: Callable[..., Any], reference: Callable[...,
     copy_weights(pairs)
     x = fixed_input((2, *input_shape))
     compare_numbers(model(x, training=False), ref_model(x, training=False))
-    prefix = f"check_{exercise}"
-    suffixes = ["conv1", "bn1", "relu1", "conv2", "bn2", "relu2", "conv3", "bn3",
-                "add", "out"]
-    if want.shortcut:
-        suffixes += ["short_conv", "short_bn"]
-    require_names(model, [f"{prefix}_{s}" for s in suffixes],
-                  'name=f"{name}_conv1", ..., f"{name}_add", f"{name}_out"')
+    # Later cells find each block by its last layer; the other names are the learner's.
+    require_names(model, [f"check_{exercise}_out"], 'the last layer: name=f"{name}_out"')
 
 
 def identity_block(fn: Callable[..., Any]) -> None:
@@ -364,11 +406,177 @@ def resnet50(fn: Callable[..., Any], input_shape: tuple[int, int, int] = (64, 64
             raise CheckFailed(f"layer counts differ: {text}.")
         if got.params != want.params:
             raise CheckFailed(f"{got.params:,} parameters, expected {want.params:,}.")
-        last = [f"stage{n + 2}{'bcdef'[k - 1]}_out"
-                for n, (_, _, k) in enumerate(RESNET_STAGES)]
-        require_names(model, ["stage1_pool", *last, "avg_pool", "flatten",
-                              "probabilities"],
-                      "stage1_pool, stage2a_out ... stage5c_out, avg_pool, flatten, "
-                      "probabilities")
+        blocks = [f"stage{n + 2}{letter}_out" for n, (_, _, k) in enumerate(RESNET_STAGES)
+                  for letter in "abcdef"[:k + 1]]
+        require_names(model, ["stage1_pool", *blocks],
+                      "stage1_pool for the max pooling; blocks named stage2a, stage2b, ... "
+                      "stage5c, so that their last layers are stage2a_out, ...")
 
     run_check("resnet50", body)
+
+
+# ---------------------------------------------------------------------------
+# Re-estimating the batch-norm statistics (notebook 3)
+
+# "Is my result normal?" (utils.checks.result_is_normal): the likely causes of a low value.
+CAUSES = {
+    "val_accuracy": "batch-norm statistics not re-estimated after training, or re-estimated "
+                    "wrongly (run the reestimate_batchnorm check again), or a changed recipe "
+                    "(epochs, learning rate, batch size)",
+    "longer_val_accuracy": "statistics not re-estimated after the longer run, a changed "
+                           "learning-rate schedule or augmentation, or a weak model from "
+                           "section 8 to start from",
+}
+
+BN_SHAPE = (6, 6, 3)
+BN_GROUPS, BN_GROUP_SIZE = 3, 32
+
+
+def _bn_model() -> keras.Model:
+    """A small network whose batch-norm statistics are stale (seeded random values)."""
+    inputs = keras.Input(shape=BN_SHAPE)
+    x = layers.Conv2D(4, 3, name="conv1")(inputs)
+    x = layers.BatchNormalization(name="bn1")(x)
+    x = layers.ReLU(name="relu1")(x)
+    x = layers.Conv2D(6, 3, name="conv2")(x)
+    x = layers.BatchNormalization(momentum=0.9, name="bn2")(x)  # not every momentum is 0.99
+    x = layers.ReLU(name="relu2")(x)
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    model = keras.Model(inputs, layers.Dense(3, name="dense")(x), name="bn_check")
+    randomize(model, seed=0)
+    return model
+
+
+def _bn_images() -> np.ndarray:
+    """Images sorted into groups of different brightness, as a data set sorted by class."""
+    shift = np.repeat(np.arange(BN_GROUPS) * 2.0, BN_GROUP_SIZE)[:, None, None, None]
+    return fixed_input((BN_GROUPS * BN_GROUP_SIZE, *BN_SHAPE), seed=2) + shift.astype("float32")
+
+
+def _norms(model: keras.Model) -> list:
+    return [op for op in model.layers if isinstance(op, layers.BatchNormalization)]
+
+
+def _statistics(model: keras.Model) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [(bn.moving_mean.numpy().astype("float64"),
+             bn.moving_variance.numpy().astype("float64")) for bn in _norms(model)]
+
+
+def _learned(model: keras.Model) -> dict[str, list[tuple[str, np.ndarray]]]:
+    """Every layer's learned weights (not the moving statistics), by layer name."""
+    return {op.name: [(v.name, v.numpy().copy()) for v in op.weights
+                      if not v.name.startswith("moving_")] for op in model.layers}
+
+
+def _data_statistics(model: keras.Model, images: np.ndarray) -> list:
+    """The statistics every batch-norm layer sees with ``images`` as one batch (a twin's)."""
+    twin = keras.models.clone_model(model)
+    twin.set_weights(model.get_weights())
+    for bn in _norms(twin):
+        bn.momentum = 0.0  # the one batch replaces the old values
+    twin(images, training=True)
+    return _statistics(twin)
+
+
+def _check_untouched(model: keras.Model, learned: dict, momenta: list[float]) -> None:
+    after = _learned(model)
+    changed = [name for name, weights in learned.items()
+               if any(not np.array_equal(w, a) for (_, w), (_, a) in zip(weights, after[name]))]
+    norms = {bn.name for bn in _norms(model)}
+    if [name for name in changed if name not in norms]:
+        raise CheckFailed(
+            f"the weights of layer '{[n for n in changed if n not in norms][0]}' changed: "
+            "re-estimating the statistics must not train the network. Hint: do not call "
+            "fit; call the model on the images with training=True, which updates the "
+            "moving statistics and no weight.")
+    if changed:
+        raise CheckFailed(
+            f"gamma or beta of '{changed[0]}' changed: they are learned weights. Hint: "
+            "change only moving_mean and moving_variance; do not reset or rebuild the "
+            "batch-norm layers.")
+    for bn, momentum in zip(_norms(model), momenta):
+        if bn.momentum != momentum:
+            raise CheckFailed(
+                f"'{bn.name}' has momentum {bn.momentum:g} after your function, {momentum:g} "
+                "before. Hint: put back each layer's own momentum at the end, even when a "
+                "call fails (a try/finally block).")
+
+
+def _share_moved(old: list, got: list, want: list) -> float:
+    """How far the statistics went from the old values towards the data's (1 = all the way)."""
+    moved = needed = 0.0
+    for (om, ov), (gm, gv), (wm, wv) in zip(old, got, want):
+        for o, g, w, scale in ((om, gm, wm, np.sqrt(wv)), (ov, gv, wv, wv)):
+            moved += float(np.sum((g - o) * (w - o) / scale ** 2))
+            needed += float(np.sum(((w - o) / scale) ** 2))
+    return moved / needed
+
+
+def _compare_statistics(model: keras.Model, old: list, want: list, batches: int) -> None:
+    got = _statistics(model)
+    if all(np.array_equal(g, o) for pair_g, pair_o in zip(got, old)
+           for g, o in zip(pair_g, pair_o)):
+        raise CheckFailed(
+            "the moving statistics did not change. Hint: a BatchNormalization layer updates "
+            "them only when the model is called with training=True; predict() and "
+            "training=False use them without changing them.")
+    share = _share_moved(old, got, want)
+    if share < 0.5:
+        raise CheckFailed(
+            f"the moving statistics went only {share:.0%} of the way from their old values "
+            "to those of the images. Hint: with momentum 0.99 a batch changes them by 1 %; "
+            "set each layer's momentum so that they become the mean over the batches "
+            "(0 before the first batch, (n-1)/n before batch n).")
+    errors = [(float(np.max(np.abs(gm - wm) / np.sqrt(wv))), float(np.min(gv / wv)),
+               float(np.max(gv / wv))) for (gm, gv), (wm, wv) in zip(got, want)]
+    names = [bn.name for bn in _norms(model)]
+    where = f"with {batches} batch{'es' if batches > 1 else ''}"
+    if batches > 1 and errors[0][0] > 1e-3:  # the first layer's mean: exact for equal batches
+        raise CheckFailed(
+            f"{where}, the moving mean of '{names[0]}' is off by {errors[0][0]:.2f} standard "
+            "deviations of the data's. Hint: every batch must count; momentum 0 at every "
+            "batch keeps only the last one: use (n-1)/n before batch n.")
+    if batches > 1 and min(e[1] for e in errors) < 0.8:
+        k = int(np.argmin([e[1] for e in errors]))
+        raise CheckFailed(
+            f"{where}, the moving variance of '{names[k]}' is only {errors[k][1]:.2f} times "
+            "the data's: batches cut in order from sorted images each hold one group, and "
+            "their variances miss the differences between groups. Hint: cut the batches "
+            "from a shuffled order, e.g. np.random.default_rng(SEED).permutation(len(images)).")
+    mean_tolerance, variance_tolerance = (1e-3, 1e-3) if batches == 1 else (0.25, 0.25)
+    for name, (mean_error, low, high) in zip(names, errors):
+        if (mean_error > mean_tolerance or low < 1 - variance_tolerance
+                or high > 1 + variance_tolerance):
+            raise CheckFailed(
+                f"{where}, the statistics of '{name}' differ from the images': mean off by "
+                f"{mean_error:.3g} standard deviations, variance {low:.3g} to {high:.3g} "
+                "times the data's. Hint: run every batch through the whole model in "
+                "training mode, with each layer's momentum making the result the mean over "
+                "the batches.")
+
+
+def _check_reestimation(fn: Callable[..., Any], batches: int) -> None:
+    model, images = _bn_model(), _bn_images()
+    old, learned = _statistics(model), _learned(model)
+    momenta = [bn.momentum for bn in _norms(model)]
+    want = _data_statistics(model, images)
+    call_learner("your reestimate_batchnorm", fn, model, images,
+                 batch_size=len(images) // batches)
+    _check_untouched(model, learned, momenta)
+    _compare_statistics(model, old, want, batches)
+
+
+def batchnorm_reestimation(fn: Callable[..., Any]) -> None:
+    """Check ``reestimate_batchnorm(model, images, batch_size)`` from notebook 3.
+
+    Runs it on a small network (two convolutions, each with batch norm) whose moving
+    statistics are stale, with 96 images sorted into three groups: once as one batch
+    (statistics within 0.1 % of the data's), once as three batches (within sampling error;
+    the first layer's mean exact). No learned weight may change and each momentum must be
+    restored. Example: ``batchnorm_reestimation(reestimate_batchnorm)``.
+    """
+    def body() -> None:
+        _check_reestimation(fn, batches=1)
+        _check_reestimation(fn, batches=BN_GROUPS)
+
+    run_check("batchnorm_reestimation", body)
