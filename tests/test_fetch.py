@@ -330,10 +330,12 @@ NEEDS = {
     "04_alpaca_transfer_learning": ["alpaca", "mobilenet_v2"],
 }
 
-# A later cell that loads more data, found by a string only it contains. It runs
-# straight after the first loading cell, so it may use only what setup defines.
+# A later cell that loads more data, found by a string only it contains. Its line with that
+# string runs alone, straight after the first loading cell (the rest of the cell may need
+# what the cells between define).
 LATER_LOADS = {
     "01_smiles_sequential": 'utils.load_course_h5("happy_house", split="test")',
+    "04_alpaca_transfer_learning": "utils.install_keras_weights()",
 }
 
 
@@ -354,6 +356,8 @@ def cells_until_first_load(path: Path) -> nbformat.NotebookNode:
             later = [c for c in notebook.cells[index + 1:]
                      if key and c.cell_type == "code" and key in c.source]
             assert len(later) == (1 if key else 0), f"{path.name}: not one cell with {key}"
+            for cell in later:
+                cell.source = "\n".join(line for line in cell.source.splitlines() if key in line)
             notebook.cells = notebook.cells[:index + 1] + later
             return notebook
     raise AssertionError(f"{path.name} has no cell that loads data ({LOADS_DATA})")
