@@ -422,17 +422,6 @@ def fine_tune_freeze(model: Any, base: Any, fine_tune_at: int) -> None:
 # written in the model, and a random layer called without one augments anyway);
 # `inputs / 255` for Rescaling(1 / 255); a keras.Sequential model.
 
-from utils.checks.core import (  # noqa: E402 (kept with the section it serves)
-    CheckFailed as _Failed,
-    NotImplementedYet as _NotImplemented,
-    Step as _Step,
-    call_learner as _call_learner,
-    chain_back as _chain_back,
-    compare_steps as _compare_steps,
-    describe as _describe,
-    run_check as _run_check,
-)
-
 SMALL_CNN_FILTERS = (8, 16, 32)
 
 
@@ -454,39 +443,39 @@ def reference_small_cnn(image_size: tuple[int, int], augmentation: Any = None,
     return keras.Model(inputs, layers.Dense(1)(x))
 
 
-def _small_cnn_steps(model: Any, augmentation: Any) -> list[tuple[_Step, Any]]:
+def _small_cnn_steps(model: Any, augmentation: Any) -> list[tuple[Step, Any]]:
     """The model's chain of layers as ``(step, layer)``, in a form where equivalent code
     compares equal: a ReLU layer after a linear convolution joins it, a division by a
     constant is rescaling, the augmentation (or its layers one by one) is one step, and
     Dropout(0.0) none."""
     if not isinstance(model, keras.Model):
-        raise _Failed(f"expected a keras model, got {type(model).__name__}. Hint: return "
+        raise CheckFailed(f"expected a keras model, got {type(model).__name__}. Hint: return "
                       "the model you built.")
     if not model.built or not model.inputs:
-        raise _Failed("the model has no input shape. Hint: start with "
+        raise CheckFailed("the model has no input shape. Hint: start with "
                       "keras.Input(shape=SMALL + (3,)).")
-    ops, merge = _chain_back(model.outputs[0])
+    ops, merge = chain_back(model.outputs[0])
     if merge is not None:
-        raise _Failed(f"the model contains a {type(merge[0]).__name__} layer; this model "
+        raise CheckFailed(f"the model contains a {type(merge[0]).__name__} layer; this model "
                       "is one straight chain of layers.")
     inner = {id(op) for op in getattr(augmentation, "layers", [])}
-    steps: list[tuple[_Step, Any]] = []
+    steps: list[tuple[Step, Any]] = []
     for op, _ in ops:
         if op is augmentation or id(op) in inner:
             if not steps or steps[-1][0].kind != "augmentation":
-                steps.append((_Step("augmentation", text="the augmentation"), op))
+                steps.append((Step("augmentation", text="the augmentation"), op))
             continue
-        step = _describe(op)
+        step = describe(op)
         if step.kind in ("Rescaling", "TrueDivide", "Divide", "Multiply"):
-            step = _Step("Rescaling", text="Rescaling(1 / 255)")
+            step = Step("Rescaling", text="Rescaling(1 / 255)")
         elif step.kind == "Conv2D":
             filters, size, _, padding, activation = step.settings
-            step = _Step("Conv2D", step.settings, f"Conv2D({filters} filters, {size[0]}x"
+            step = Step("Conv2D", step.settings, f"Conv2D({filters} filters, {size[0]}x"
                          f"{size[1]}, padding {padding}, {activation.replace('relu', 'ReLU')})")
         elif (step.kind == "ReLU" and steps and steps[-1][0].kind == "Conv2D"
               and steps[-1][0].settings[4] == "linear"):
             conv, conv_op = steps.pop()
-            step, op = _Step("Conv2D", (*conv.settings[:4], "relu"),
+            step, op = Step("Conv2D", (*conv.settings[:4], "relu"),
                              conv.text.replace("linear)", "ReLU)")), conv_op
         elif step.kind == "Dropout" and not step.settings[0]:
             continue  # Dropout(0.0) changes nothing
@@ -499,7 +488,7 @@ def _called_with_training(op: Any) -> bool:
     return any(kwargs.get("training") is True for _, kwargs in keras_graph.calls(op))
 
 
-def _weighted(steps: list[tuple[_Step, Any]]) -> list:
+def _weighted(steps: list[tuple[Step, Any]]) -> list:
     """The layers with weights, in order, each once (a convolution's ReLU is its own step)."""
     found: dict[int, Any] = {}
     for step, op in steps:
@@ -532,25 +521,25 @@ def overfitting_model(small_cnn: Any, image_size: tuple[int, int] = (64, 64)) ->
     def build(augmentation: Any, dropout: float) -> tuple[keras.Model, list]:
         what = f"small_cnn({'augmentation' if augmentation is not None else 'None'}, " \
                f"{dropout})"
-        model = _call_learner(what, small_cnn, augmentation, dropout)
+        model = call_learner(what, small_cnn, augmentation, dropout)
         if model is None:
-            raise _NotImplemented
+            raise NotImplementedYet
         return model, _small_cnn_steps(model, augmentation)
 
     def body() -> None:
         reference = reference_small_cnn(image_size)
         plain, steps = build(None, 0.0)
         if tuple(plain.input_shape[1:]) != shape:
-            raise _Failed(f"input shape {plain.input_shape}, expected {(None, *shape)}. "
+            raise CheckFailed(f"input shape {plain.input_shape}, expected {(None, *shape)}. "
                           "Hint: keras.Input(shape=SMALL + (3,)).")
         if any(step.kind == "Dropout" for step, _ in steps):
-            raise _Failed("small_cnn(None, 0.0) holds a Dropout layer, but dropout=0.0 asks "
+            raise CheckFailed("small_cnn(None, 0.0) holds a Dropout layer, but dropout=0.0 asks "
                           "for none. Hint: add Dropout(dropout) only when dropout > 0.")
-        _compare_steps("small_cnn(None, 0.0)",
+        compare_steps("small_cnn(None, 0.0)",
                        [step for step, _ in _small_cnn_steps(reference, None)],
                        [step for step, _ in steps], _small_cnn_hint)
         if plain.count_params() != reference.count_params():
-            raise _Failed(f"{plain.count_params():,} parameters, expected "
+            raise CheckFailed(f"{plain.count_params():,} parameters, expected "
                           f"{reference.count_params():,}.")
         rng = np.random.default_rng(5)
         for op in _weighted(steps):
@@ -561,16 +550,16 @@ def overfitting_model(small_cnn: Any, image_size: tuple[int, int] = (64, 64)) ->
             mine.set_weights(theirs.get_weights())
         expected = _logits(reference, x, False)
         if not np.allclose(_logits(plain, x, False), expected, atol=1e-4, rtol=1e-4):
-            raise _Failed("the layers look right but the logits differ from the reference's "
+            raise CheckFailed("the layers look right but the logits differ from the reference's "
                           "on fixed photos. Hint: Rescaling(1 / 255) maps the 0-255 pixels "
                           "to [0, 1]; check which tensor each layer is applied to.")
         _check_dropout(build, steps, x, expected)
         _check_augmentation(build, steps, reference, x, expected)
 
-    _run_check("overfitting_model", body)
+    run_check("overfitting_model", body)
 
 
-def _small_cnn_hint(where: str, e: _Step | None, g: _Step | None) -> str:
+def _small_cnn_hint(where: str, e: Step | None, g: Step | None) -> str:
     if e and g and e.kind == g.kind == "Dense" and g.settings[0] != 1:
         return "one output: Dense(1), a single logit for 'not alpaca'."
     if (e and g and e.kind == g.kind == "Dense") or (e is None and g and g.kind in (
@@ -598,7 +587,7 @@ def _same_as_plain(model: keras.Model, steps: list, plain_steps: list, x: np.nda
         if not all(np.allclose(g, expected, atol=1e-4, rtol=1e-4) for g in got):
             how = "with training=False" if training is False else \
                 "called without a training argument"
-            raise _Failed(f"{how}, {call} does not compute what the plain model computes "
+            raise CheckFailed(f"{how}, {call} does not compute what the plain model computes "
                           f"with the same weights. Hint: {hint}")
 
 
@@ -608,15 +597,15 @@ def _check_dropout(build: Any, plain_steps: list, x: np.ndarray,
     model, steps = build(None, 0.3)
     found = [(i, step, op) for i, (step, op) in enumerate(steps) if step.kind == "Dropout"]
     if not found:
-        raise _Failed(f"{call} has no Dropout layer. Hint: when dropout > 0, add "
+        raise CheckFailed(f"{call} has no Dropout layer. Hint: when dropout > 0, add "
                       "Dropout(dropout) on the flattened features, right before the output "
                       "layer.")
     if len(found) > 1:
-        raise _Failed(f"{call} has {len(found)} Dropout layers; the design has one, on the "
+        raise CheckFailed(f"{call} has {len(found)} Dropout layers; the design has one, on the "
                       "flattened features, right before the output layer.")
     i, step, op = found[0]
     if step.settings[0] != 0.3:
-        raise _Failed(f"{call} holds Dropout({step.settings[0]}). Hint: use the `dropout` "
+        raise CheckFailed(f"{call} holds Dropout({step.settings[0]}). Hint: use the `dropout` "
                       "argument as the rate: Dropout(dropout).")
     kinds = [s.kind for s, _ in steps]
     before = [k for k in kinds[:i] if k != "Flatten"]
@@ -624,15 +613,15 @@ def _check_dropout(build: Any, plain_steps: list, x: np.ndarray,
     if after != ["Dense"] or not before or before[-1] != "MaxPooling2D":
         where = "after the output layer, on the logit itself" if "Dense" in kinds[:i] \
             else f"right after {steps[i - 1][0]}" if i else "on the input photos"
-        raise _Failed(f"{call} applies Dropout {where}. Hint: put it on the flattened "
+        raise CheckFailed(f"{call} applies Dropout {where}. Hint: put it on the flattened "
                       "features, right before the output Dense layer.")
     if _called_with_training(op):
-        raise _Failed(f"{call} calls Dropout with training=True, so it also drops features "
+        raise CheckFailed(f"{call} calls Dropout with training=True, so it also drops features "
                       "whenever the model is called without a training argument. Hint: call "
                       "it without one; fit switches it on, predict and evaluate switch it off.")
     if model.count_params() != sum(w.size for o in _weighted(plain_steps)
                                    for w in o.get_weights()):
-        raise _Failed(f"{call} has {model.count_params():,} parameters: dropout adds none.")
+        raise CheckFailed(f"{call} has {model.count_params():,} parameters: dropout adds none.")
     _same_as_plain(model, steps, plain_steps, x, expected, call,
                    "dropout acts only in training.", ways=(False, None))
 
@@ -649,7 +638,7 @@ def _check_augmentation(build: Any, plain_steps: list, reference: keras.Model,
         model, steps = build(augmentation, dropout)
         call = f"small_cnn(augmentation, {dropout})"
         if model.count_params() != n_params:
-            raise _Failed(f"{call} has {model.count_params():,} parameters, expected "
+            raise CheckFailed(f"{call} has {model.count_params():,} parameters, expected "
                           f"{n_params:,}: augmentation and dropout add none.")
         _same_as_plain(model, steps, plain_steps, x, expected, call,
                        "the augmentation acts at prediction time too. Apply it as a layer "
@@ -657,20 +646,20 @@ def _check_augmentation(build: Any, plain_steps: list, reference: keras.Model,
                        "in predict and evaluate.")
         kinds = [s.kind for s, _ in steps]
         if "augmentation" not in kinds:
-            raise _Failed(f"{call} does not use `augmentation`, its argument. Hint: when it "
+            raise CheckFailed(f"{call} does not use `augmentation`, its argument. Hint: when it "
                           "is not None, apply it to the input photos: x = augmentation(inputs).")
         if dropout and "Dropout" not in kinds:
-            raise _Failed(f"{call} has no Dropout layer: with augmentation and dropout both "
+            raise CheckFailed(f"{call} has no Dropout layer: with augmentation and dropout both "
                           "asked for, the model needs both.")
         at = kinds.index("augmentation")
         if kinds[:at] not in ([], ["Rescaling"]):
-            raise _Failed(f"{call} applies the augmentation after {steps[at - 1][0]}, so it "
+            raise CheckFailed(f"{call} applies the augmentation after {steps[at - 1][0]}, so it "
                           "distorts feature maps, not photos. Hint: apply it to the input "
                           "photos, before any other layer.")
         if dropout:
             continue
         turned = _logits(reference, np.asarray(rotation()(x, training=True)), False)
         if not np.allclose(_logits(model, x, True), turned, atol=1e-4, rtol=1e-4):
-            raise _Failed(f"in training, {call} does not compute the plain model on "
+            raise CheckFailed(f"in training, {call} does not compute the plain model on "
                           "augmented photos. Hint: x = augmentation(inputs), then the layers "
                           "of the plain model.")

@@ -320,6 +320,16 @@ def fixed_input(shape: tuple[int, ...], seed: int = 1, scale: float = 1.0) -> np
 # a model without branches (notebooks 1 and 2)
 
 
+def check_size(model: keras.Model, reference: keras.Model) -> None:
+    """Fail unless ``model`` has the reference's parameter count and output shape."""
+    if count_params(model) != count_params(reference):
+        raise CheckFailed(f"{count_params(model):,} parameters, expected "
+                          f"{count_params(reference):,}.")
+    if tuple(model.output_shape) != tuple(reference.output_shape):
+        raise CheckFailed(f"output shape {model.output_shape}, expected "
+                          f"{reference.output_shape}.")
+
+
 def check_plain_model(exercise: str, model: Any, reference: keras.Model,
                       input_shape: tuple[int, ...]) -> None:
     """Compare a model without branches with its reference, step by step."""
@@ -340,12 +350,7 @@ def check_plain_model(exercise: str, model: Any, reference: keras.Model,
     compare_steps("your model", steps_of(want), steps_of(ops),
                   lambda w, e, g: common_hint(e, g)
                   or "compare your layers, in order, with the table above the exercise.")
-    if count_params(model) != count_params(reference):
-        raise CheckFailed(f"{count_params(model):,} parameters, expected "
-                          f"{count_params(reference):,}.")
-    if tuple(model.output_shape) != tuple(reference.output_shape):
-        raise CheckFailed(f"output shape {model.output_shape}, expected "
-                          f"{reference.output_shape}.")
+    check_size(model, reference)
     randomize(model, seed=0)
     copy_weights([(a, b) for (a, _), (b, _) in zip(ops, want)])
     x = fixed_input((2, *input_shape), scale=0.5) + 0.5

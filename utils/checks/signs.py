@@ -65,11 +65,11 @@ from utils.checks.core import (
     Step,
     call_learner,
     chain_back,
+    check_size,
     common_hint,
     compare_numbers,
     compare_steps,
     copy_weights,
-    count_params,
     describe,
     fixed_input,
     randomize,
@@ -367,12 +367,7 @@ def functional_model(fn_or_model: Callable[..., Any] | keras.Model,
         got = canonical_steps(ops)
         want = canonical_steps(chain_back(reference.outputs[0])[0])
         compare_steps("your model", [s for s, _ in want], [s for s, _ in got], _model_hint)
-        if count_params(model) != count_params(reference):
-            raise CheckFailed(f"{count_params(model):,} parameters, expected "
-                              f"{count_params(reference):,}.")
-        if tuple(model.output_shape) != tuple(reference.output_shape):
-            raise CheckFailed(f"output shape {model.output_shape}, expected "
-                              f"{reference.output_shape}.")
+        check_size(model, reference)
         randomize(model, seed=0)
         copy_weights([(a, b) for (_, a), (_, b) in zip(got, want)
                       if a is not None and getattr(b, "weights", None)])

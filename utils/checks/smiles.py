@@ -47,11 +47,11 @@ from utils.checks.core import (
     Step,
     call_learner,
     chain_back,
+    check_size,
     common_hint,
     compare_numbers,
     compare_steps,
     copy_weights,
-    count_params,
     describe,
     fixed_input,
     randomize,
@@ -185,12 +185,7 @@ def _check_smile_model(model: Any, input_shape: tuple[int, int, int],
     got = canonical_steps([op for op, _ in ops])
     want = canonical_steps([op for op, _ in chain_back(reference.outputs[0])[0]])
     compare_steps("your model", [s for s, _ in want], [s for s, _ in got], _model_hint)
-    if count_params(model) != count_params(reference):
-        raise CheckFailed(f"{count_params(model):,} parameters, expected "
-                          f"{count_params(reference):,}.")
-    if tuple(model.output_shape) != tuple(reference.output_shape):
-        raise CheckFailed(f"output shape {model.output_shape}, expected "
-                          f"{reference.output_shape}.")
+    check_size(model, reference)
     if numbers:
         randomize(model, seed=0)
         weighted = [(a, b) for (_, a), (_, b) in zip(got, want)
