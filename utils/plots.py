@@ -30,11 +30,11 @@ def draw_image(ax, image, title: str | None = None) -> None:
 
 def _grid(cells: list, rows: int, columns: int, w: float, h: float, title: str) -> plt.Figure:
     """Draw ``(image, title)`` cells row by row (``None``: a blank) in ``w`` x ``h``-inch panels."""
-    fig, axes = plt.subplots(rows, columns, figsize=(w * columns, h * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(w * columns, h * rows), squeeze=False,
+                             layout="constrained")  # room for every title, unlike tight_layout
     for ax, cell in zip(axes.flat, cells + [None] * (rows * columns - len(cells))):
         draw_image(ax, *cell) if cell else ax.axis("off")
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
