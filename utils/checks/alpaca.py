@@ -30,11 +30,11 @@ from utils.checks.core import (
     Step,
     call_learner,
     chain_back,
+    check_size,
     common_hint,
     compare_numbers,
     compare_steps,
     copy_weights,
-    count_params,
     count_trainable,
     describe,
     run_check,
@@ -217,9 +217,7 @@ def frozen_base_model(model: Any, base: Any, augment: Any) -> None:
             raise CheckFailed(f"{count_trainable(model):,} trainable parameters, "
                               f"expected {count_trainable(reference):,} (the head "
                               "only).")
-        if count_params(model) != count_params(reference):
-            raise CheckFailed(f"{count_params(model):,} parameters, expected "
-                              f"{count_params(reference):,}.")
+        check_size(model, reference)
         copy_weights([(ops[-1][0], want[-1][0])])
         x = np.random.default_rng(3).uniform(
             0, 255, (2, *base.input_shape[1:])).astype("float32")
@@ -450,14 +448,14 @@ def _small_cnn_steps(model: Any, augmentation: Any) -> list[tuple[Step, Any]]:
     Dropout(0.0) none."""
     if not isinstance(model, keras.Model):
         raise CheckFailed(f"expected a keras model, got {type(model).__name__}. Hint: return "
-                      "the model you built.")
+                          "the model you built.")
     if not model.built or not model.inputs:
         raise CheckFailed("the model has no input shape. Hint: start with "
-                      "keras.Input(shape=SMALL + (3,)).")
+                          "keras.Input(shape=SMALL + (3,)).")
     ops, merge = chain_back(model.outputs[0])
     if merge is not None:
         raise CheckFailed(f"the model contains a {type(merge[0]).__name__} layer; this model "
-                      "is one straight chain of layers.")
+                          "is one straight chain of layers.")
     inner = {id(op) for op in getattr(augmentation, "layers", [])}
     steps: list[tuple[Step, Any]] = []
     for op, _ in ops:
@@ -471,12 +469,12 @@ def _small_cnn_steps(model: Any, augmentation: Any) -> list[tuple[Step, Any]]:
         elif step.kind == "Conv2D":
             filters, size, _, padding, activation = step.settings
             step = Step("Conv2D", step.settings, f"Conv2D({filters} filters, {size[0]}x"
-                         f"{size[1]}, padding {padding}, {activation.replace('relu', 'ReLU')})")
+                        f"{size[1]}, padding {padding}, {activation.replace('relu', 'ReLU')})")
         elif (step.kind == "ReLU" and steps and steps[-1][0].kind == "Conv2D"
               and steps[-1][0].settings[4] == "linear"):
             conv, conv_op = steps.pop()
             step, op = Step("Conv2D", (*conv.settings[:4], "relu"),
-                             conv.text.replace("linear)", "ReLU)")), conv_op
+                            conv.text.replace("linear)", "ReLU)")), conv_op
         elif step.kind == "Dropout" and not step.settings[0]:
             continue  # Dropout(0.0) changes nothing
         steps.append((step, op))
@@ -531,16 +529,14 @@ def overfitting_model(small_cnn: Any, image_size: tuple[int, int] = (64, 64)) ->
         plain, steps = build(None, 0.0)
         if tuple(plain.input_shape[1:]) != shape:
             raise CheckFailed(f"input shape {plain.input_shape}, expected {(None, *shape)}. "
-                          "Hint: keras.Input(shape=SMALL + (3,)).")
+                              "Hint: keras.Input(shape=SMALL + (3,)).")
         if any(step.kind == "Dropout" for step, _ in steps):
             raise CheckFailed("small_cnn(None, 0.0) holds a Dropout layer, but dropout=0.0 asks "
-                          "for none. Hint: add Dropout(dropout) only when dropout > 0.")
+                              "for none. Hint: add Dropout(dropout) only when dropout > 0.")
         compare_steps("small_cnn(None, 0.0)",
-                       [step for step, _ in _small_cnn_steps(reference, None)],
-                       [step for step, _ in steps], _small_cnn_hint)
-        if plain.count_params() != reference.count_params():
-            raise CheckFailed(f"{plain.count_params():,} parameters, expected "
-                          f"{reference.count_params():,}.")
+                      [step for step, _ in _small_cnn_steps(reference, None)],
+                      [step for step, _ in steps], _small_cnn_hint)
+        check_size(plain, reference)
         rng = np.random.default_rng(5)
         for op in _weighted(steps):
             op.set_weights([rng.normal(0, 0.1, w.shape).astype("float32")
@@ -551,8 +547,8 @@ def overfitting_model(small_cnn: Any, image_size: tuple[int, int] = (64, 64)) ->
         expected = _logits(reference, x, False)
         if not np.allclose(_logits(plain, x, False), expected, atol=1e-4, rtol=1e-4):
             raise CheckFailed("the layers look right but the logits differ from the reference's "
-                          "on fixed photos. Hint: Rescaling(1 / 255) maps the 0-255 pixels "
-                          "to [0, 1]; check which tensor each layer is applied to.")
+                              "on fixed photos. Hint: Rescaling(1 / 255) maps the 0-255 pixels "
+                              "to [0, 1]; check which tensor each layer is applied to.")
         _check_dropout(build, steps, x, expected)
         _check_augmentation(build, steps, reference, x, expected)
 
@@ -588,7 +584,7 @@ def _same_as_plain(model: keras.Model, steps: list, plain_steps: list, x: np.nda
             how = "with training=False" if training is False else \
                 "called without a training argument"
             raise CheckFailed(f"{how}, {call} does not compute what the plain model computes "
-                          f"with the same weights. Hint: {hint}")
+                              f"with the same weights. Hint: {hint}")
 
 
 def _check_dropout(build: Any, plain_steps: list, x: np.ndarray,
@@ -598,15 +594,15 @@ def _check_dropout(build: Any, plain_steps: list, x: np.ndarray,
     found = [(i, step, op) for i, (step, op) in enumerate(steps) if step.kind == "Dropout"]
     if not found:
         raise CheckFailed(f"{call} has no Dropout layer. Hint: when dropout > 0, add "
-                      "Dropout(dropout) on the flattened features, right before the output "
-                      "layer.")
+                          "Dropout(dropout) on the flattened features, right before the output "
+                          "layer.")
     if len(found) > 1:
         raise CheckFailed(f"{call} has {len(found)} Dropout layers; the design has one, on the "
-                      "flattened features, right before the output layer.")
+                          "flattened features, right before the output layer.")
     i, step, op = found[0]
     if step.settings[0] != 0.3:
         raise CheckFailed(f"{call} holds Dropout({step.settings[0]}). Hint: use the `dropout` "
-                      "argument as the rate: Dropout(dropout).")
+                          "argument as the rate: Dropout(dropout).")
     kinds = [s.kind for s, _ in steps]
     before = [k for k in kinds[:i] if k != "Flatten"]
     after = [k for k in kinds[i + 1:] if k != "Flatten"]
@@ -614,11 +610,11 @@ def _check_dropout(build: Any, plain_steps: list, x: np.ndarray,
         where = "after the output layer, on the logit itself" if "Dense" in kinds[:i] \
             else f"right after {steps[i - 1][0]}" if i else "on the input photos"
         raise CheckFailed(f"{call} applies Dropout {where}. Hint: put it on the flattened "
-                      "features, right before the output Dense layer.")
+                          "features, right before the output Dense layer.")
     if _called_with_training(op):
         raise CheckFailed(f"{call} calls Dropout with training=True, so it also drops features "
-                      "whenever the model is called without a training argument. Hint: call "
-                      "it without one; fit switches it on, predict and evaluate switch it off.")
+                          "whenever the model is called without a training argument. Hint: call "
+                          "it without one; fit switches it on, predict and evaluate switch it off.")
     if model.count_params() != sum(w.size for o in _weighted(plain_steps)
                                    for w in o.get_weights()):
         raise CheckFailed(f"{call} has {model.count_params():,} parameters: dropout adds none.")
@@ -639,27 +635,28 @@ def _check_augmentation(build: Any, plain_steps: list, reference: keras.Model,
         call = f"small_cnn(augmentation, {dropout})"
         if model.count_params() != n_params:
             raise CheckFailed(f"{call} has {model.count_params():,} parameters, expected "
-                          f"{n_params:,}: augmentation and dropout add none.")
+                              f"{n_params:,}: augmentation and dropout add none.")
         _same_as_plain(model, steps, plain_steps, x, expected, call,
                        "the augmentation acts at prediction time too. Apply it as a layer "
                        "of the model, x = augmentation(inputs): Keras then switches it off "
                        "in predict and evaluate.")
         kinds = [s.kind for s, _ in steps]
         if "augmentation" not in kinds:
-            raise CheckFailed(f"{call} does not use `augmentation`, its argument. Hint: when it "
-                          "is not None, apply it to the input photos: x = augmentation(inputs).")
+            raise CheckFailed(f"{call} does not use `augmentation`, its argument. Hint: when "
+                              "it is not None, apply it to the input photos: "
+                              "x = augmentation(inputs).")
         if dropout and "Dropout" not in kinds:
             raise CheckFailed(f"{call} has no Dropout layer: with augmentation and dropout both "
-                          "asked for, the model needs both.")
+                              "asked for, the model needs both.")
         at = kinds.index("augmentation")
         if kinds[:at] not in ([], ["Rescaling"]):
             raise CheckFailed(f"{call} applies the augmentation after {steps[at - 1][0]}, so it "
-                          "distorts feature maps, not photos. Hint: apply it to the input "
-                          "photos, before any other layer.")
+                              "distorts feature maps, not photos. Hint: apply it to the input "
+                              "photos, before any other layer.")
         if dropout:
             continue
         turned = _logits(reference, np.asarray(rotation()(x, training=True)), False)
         if not np.allclose(_logits(model, x, True), turned, atol=1e-4, rtol=1e-4):
             raise CheckFailed(f"in training, {call} does not compute the plain model on "
-                          "augmented photos. Hint: x = augmentation(inputs), then the layers "
-                          "of the plain model.")
+                              "augmented photos. Hint: x = augmentation(inputs), then the layers "
+                              "of the plain model.")
